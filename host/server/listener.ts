@@ -1,0 +1,107 @@
+// One TCP port for every HTTP flavour a Viam client uses: HTTP/2 prior knowledge (native gRPC over h2c),
+// HTTP/1.1 (gRPC-web from browsers and the SDK's default transport), and with TLS both again via ALPN.
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import { readFile } from "node:fs/promises";
+
+export type RequestHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+export interface ListenOptions {
+  /** `host:port`; port 0 picks a free one. */
+  bindAddress: string;
+  tls?: { certFile: string; keyFile: string };
+  handler: RequestHandler;
+  /** Largest request header block, as viam-server allows (32 MiB). */
+  maxHeaderBytes?: number;
+}
+
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  /** Stops accepting and ends open connections after in-flight requests finish or `graceMs` passes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+export function splitHostPort(bindAddress: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(bindAddress);
+  if (!m) throw new Error(`network.bind_address "${bindAddress}" is not host:port`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new Error(`network.bind_address "${bindAddress}" has port out of range`);
+  return { host: m[1] === "" ? "0.0.0.0" : m[1], port };
+}
+
+export async function listen(opts: ListenOptions): Promise<Listener> {
+  const { host, port } = splitHostPort(opts.bindAddress);
+  const maxHeaderBytes = opts.maxHeaderBytes ?? 32 * 1024 * 1024;
+  const sessions = new Set<http2.Http2Session>();
+  const sockets = new Set<net.Socket>();
+
+  let server: net.Server;
+  let h1: http.Server | undefined;
+  if (opts.tls) {
+    const [cert, key] = await Promise.all([readFile(opts.tls.certFile), readFile(opts.tls.keyFile)]);
+    const secure = http2.createSecureServer({ cert, key, allowHTTP1: true, maxSessionMemory: 64 }, opts.handler);
+    secure.on("session", (s) => trackSession(sessions, s));
+    server = secure;
+  } else {
+    const h2 = http2.createServer({ maxSessionMemory: 64 }, opts.handler);
+    h2.on("session", (s) => trackSession(sessions, s));
+    h1 = http.createServer({ maxHeaderSize: maxHeaderBytes }, opts.handler);
+    h1.keepAliveTimeout = 30_000;
+    const h1Server = h1;
+    server = net.createServer((socket) => {
+      // Peek at the first bytes: only an HTTP/2 client starts with the connection preface.
+      socket.once("readable", () => {
+        const head: Buffer | null = socket.read(Math.min(h2Preface.length, socket.readableLength)) ?? socket.read();
+        if (head === null) return void socket.destroy();
+        socket.unshift(head);
+        if (head.length >= 3 && head.subarray(0, 3).equals(h2Preface.subarray(0, 3))) h2.emit("connection", socket);
+        else h1Server.emit("connection", socket);
+      });
+    });
+  }
+  server.on("connection", (s: net.Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as net.AddressInfo;
+
+  return {
+    host,
+    port: addr.port,
+    tls: opts.tls !== undefined,
+    async close(graceMs = 2000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sessions) s.close();
+      h1?.closeIdleConnections();
+      const timer = setTimeout(() => {
+        for (const s of sessions) s.destroy();
+        for (const s of sockets) s.destroy();
+      }, graceMs);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function trackSession(sessions: Set<http2.Http2Session>, s: http2.Http2Session): void {
+  sessions.add(s);
+  s.on("close", () => sessions.delete(s));
+  // A broken client must not take the process down; the session just ends.
+  s.on("error", () => s.destroy());
+}
