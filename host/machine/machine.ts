@@ -5,6 +5,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { apiString, resourceNameString, sameApi, type Api, type ResourceName } from "../resource/name.js";
 import type { ModelRegistry, Dependencies } from "../resource/registry.js";
+import { namedLogger } from "../log/logger.js";
 import { internalCall, isActuator, type Resource } from "../resource/resource.js";
 
 export interface MachineResourceConfig {
@@ -189,7 +190,7 @@ export class Machine {
         name: config.name,
         attributes: config.attributes,
         dependencies: deps,
-        logger: this.logger.child({ name: resourceNameString(entry.name) }),
+        logger: namedLogger(this.logger, `resource_manager.${resourceNameString(entry.name)}`),
       });
       entry.state = "ready";
       entry.error = undefined;

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// `sprocket <command>`: one entry for the host and the tools.
+import { parseArgs } from "node:util";
+import { ConfigError, loadMachineConfig } from "./config/load.js";
+import { startHost, sprocketVersion } from "./host.js";
+import { createLogger } from "./log/logger.js";
+
+const usage = `usage: sprocket <command> [options]
+
+commands:
+  serve --config FILE    run a machine from a JSON config (default examples/machine.json)
+  version                print the version
+`;
+
+async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: "string", short: "c" }, debug: { type: "boolean" } },
+  });
+  const configPath = values.config ?? "examples/machine.json";
+  const config = await loadMachineConfig(configPath);
+  const logger = createLogger({ level: values.debug || config.debug ? "debug" : "info" });
+
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`shutting down (${why})`);
+    await host.close();
+    process.exit(0);
+  };
+  const host = await startHost({ config, logger, onShutdownRequested: () => void stop("RobotService.Shutdown") });
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+
+  const keys = config.auth.handlers.flatMap((h) => Object.keys(h.apiKeys));
+  const names = host.machine.entries().map((e) => `${e.name.subtype}/${e.name.name} (${e.state})`);
+  console.log(
+    [
+      ``,
+      `Sprocket ${sprocketVersion} serving ${config.source} at ${host.url}`,
+      `  resources: ${names.join(", ") || "none"}`,
+      `  gRPC (h2c${host.server.listener.tls ? "/TLS" : ""}) and gRPC-web on the same port`,
+      keys.length > 0
+        ? `  auth: api-key; connect with entity "${keys[0]}" and its secret from the config`
+        : `  auth: none (no auth.handlers configured)`,
+      `  try:  new RobotClient().dial({ host: "${host.url}" })  with @viamrobotics/sdk`,
+      ``,
+    ].join("\n"),
+  );
+  return new Promise<number>(() => {});
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "serve":
+      return serve(rest);
+    case "version":
+    case "--version":
+      console.log(sprocketVersion);
+      return 0;
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(usage);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`sprocket: unknown command "${command}"\n\n${usage}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof ConfigError ? err.message : `sprocket: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,116 @@
+// A whole host: the machine built from config, auth, the RPC services, and the one port serving them.
+import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import type { Interceptor } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { ApiKeyStore } from "./auth/api-keys.js";
+import { authInterceptor } from "./auth/interceptor.js";
+import { AuthService, authService } from "./auth/service.js";
+import { componentServices } from "./components/services.js";
+import type { MachineConfig } from "./config/schema.js";
+import { createLogger } from "./log/logger.js";
+import { Machine } from "./machine/machine.js";
+import { builtinModels } from "./models.js";
+import type { ModelRegistry } from "./resource/registry.js";
+import { OperationManager } from "./robot/operations.js";
+import { RobotService, robotService } from "./robot/service.js";
+import { TokenAuthority } from "./auth/tokens.js";
+import { operationsInterceptor } from "./server/operations-interceptor.js";
+import { startRpcServer, type HttpRoute, type RpcServer, type ServiceRegistration } from "./server/server.js";
+
+export const sprocketVersion: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+
+export interface HostOptions {
+  config: MachineConfig;
+  registry?: ModelRegistry;
+  logger?: Logger;
+  /** Called when a client asks for RobotService.Shutdown, after the reply is sent. */
+  onShutdownRequested?: () => void;
+}
+
+export interface Host {
+  readonly machine: Machine;
+  readonly server: RpcServer;
+  /** Base URL clients dial, e.g. `http://localhost:8080`. */
+  readonly url: string;
+  /** Stops serving, then closes resources dependents first. */
+  close(): Promise<void>;
+}
+
+const healthCheck: HttpRoute = (req, res) => {
+  if (req.method !== "GET" || req.url !== "/") return false;
+  res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+  res.end(`I am a Sprocket machine (viam-server compatible), version ${sprocketVersion}\n`);
+  return true;
+};
+
+export async function startHost(opts: HostOptions): Promise<Host> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger({ level: config.debug ? "debug" : "info" });
+  const machine = new Machine(opts.registry ?? builtinModels(), logger);
+  const operations = new OperationManager();
+
+  const keys = ApiKeyStore.fromHandlers(config.auth.handlers);
+  const authEnabled = config.auth.handlers.length > 0;
+  const services: ServiceRegistration[] = [
+    {
+      service: RobotService,
+      impl: robotService({
+        machine,
+        operations,
+        version: sprocketVersion,
+        shutdown: () => opts.onShutdownRequested?.(),
+      }),
+    },
+    ...componentServices(machine),
+  ];
+  const interceptors: Interceptor[] = [];
+  if (authEnabled) {
+    // rdk: the audience is the machine's FQDN, or a random name when it has none.
+    const authority = new TokenAuthority({ audience: config.network.fqdn || randomUUID() });
+    services.push({ service: AuthService, impl: authService(keys, authority) });
+    interceptors.push(authInterceptor(authority));
+  }
+  interceptors.push(operationsInterceptor(operations));
+
+  const tls =
+    config.network.tlsCertFile && config.network.tlsKeyFile
+      ? { certFile: config.network.tlsCertFile, keyFile: config.network.tlsKeyFile }
+      : undefined;
+  const server = await startRpcServer({
+    bindAddress: config.network.bindAddress,
+    tls,
+    services,
+    interceptors,
+    httpRoutes: [healthCheck],
+  });
+  const { host, port } = server.listener;
+  const dialHost = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  const url = `${tls ? "https" : "http"}://${dialHost}:${port}`;
+  logger.info({ url, auth: authEnabled ? "api-key" : "none" }, "serving");
+
+  await machine.start(
+    [...config.components, ...config.services].map((c) => ({
+      name: c.name,
+      api: c.api,
+      model: c.modelString,
+      attributes: c.attributes as never,
+      dependsOn: c.dependsOn,
+    })),
+    config.revision,
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    machine,
+    server,
+    url,
+    close() {
+      closing ??= (async () => {
+        await server.close();
+        await machine.close();
+      })();
+      return closing;
+    },
+  };
+}
