@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { parseTree, printParseErrorCode } from "jsonc-parser";
 import type { Node as JsonNode, ParseError } from "jsonc-parser";
 import type * as z from "zod";
+import { apiString } from "../resource/name.js";
 import {
   API_KEY_CREDENTIALS_TYPE,
   API_TYPE_COMPONENT,
@@ -20,7 +21,6 @@ import {
   MAX_HEARTBEAT_WINDOW_MS,
   MIN_HEARTBEAT_WINDOW_MS,
   RESERVED_MODULE_NAME,
-  apiToString,
   goQuote,
   modelToString,
   parseApi,
@@ -465,7 +465,7 @@ class Normalizer {
     const config: ResourceConfig = {
       name,
       api,
-      apiString: apiToString(api),
+      apiString: apiString(api),
       model,
       modelString: modelToString(model),
       attributes: raw.attributes ?? {},
@@ -486,7 +486,7 @@ class Normalizer {
     (raw ?? []).forEach((entry, i) => {
       try {
         const api = parsePossibleServiceApi(entry.type);
-        out.push({ api, apiString: apiToString(api), attributes: entry.attributes ?? {} });
+        out.push({ api, apiString: apiString(api), attributes: entry.attributes ?? {} });
       } catch (err) {
         this.fail([...path, i, "type"], (err as Error).message);
       }

@@ -3,6 +3,7 @@
 // `config/module.go`, `resource/config.go`, `resource/api.go`, `resource/model.go`,
 // `utils/variables.go`); error texts are rdk's where rdk has one.
 import * as z from "zod";
+import type { Api } from "../resource/name.js";
 
 // ---------------------------------------------------------------------------------------------
 // Constants
@@ -28,12 +29,7 @@ export const API_KEY_CREDENTIALS_TYPE = "api-key";
 // ---------------------------------------------------------------------------------------------
 // API and model triplets
 
-/** A resource API, e.g. `rdk:component:motor`. */
-export interface Api {
-  namespace: string;
-  type: string;
-  subtype: string;
-}
+export type { Api };
 
 /** A resource model, e.g. `rdk:builtin:fake`. */
 export interface Model {
@@ -60,10 +56,6 @@ export function parseApi(text: string): Api {
   const m = TRIPLET.exec(text);
   if (!m) throw new Error(`not a valid API config string. Input: \`${text}\``);
   return { namespace: m[1]!, type: m[2]!, subtype: m[3]! };
-}
-
-export function apiToString(api: Api): string {
-  return `${api.namespace}:${api.type}:${api.subtype}`;
 }
 
 /** Checks the parts of an API the way rdk's `API.Validate` does; returns the error text or undefined. */
