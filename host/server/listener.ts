@@ -68,6 +68,8 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     });
   }
   server.on("connection", (s: net.Socket) => {
+    // gRPC messages are small and latency-bound; don't let Nagle hold them back.
+    s.setNoDelay(true);
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
