@@ -16,6 +16,7 @@ import { OperationManager } from "./robot/operations.js";
 import { RobotService, robotService } from "./robot/service.js";
 import { TokenAuthority } from "./auth/tokens.js";
 import { operationsInterceptor } from "./server/operations-interceptor.js";
+import { reflectionServices } from "./server/reflection.js";
 import { startRpcServer, type HttpRoute, type RpcServer, type ServiceRegistration } from "./server/server.js";
 
 export const sprocketVersion: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
@@ -72,6 +73,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     interceptors.push(authInterceptor(authority));
   }
   interceptors.push(operationsInterceptor(operations));
+  // Reflection answers about everything registered, itself included (read when a stream starts).
+  services.push(...reflectionServices(() => services.map((s) => s.service)));
 
   const tls =
     config.network.tlsCertFile && config.network.tlsKeyFile
