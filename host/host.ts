@@ -1,14 +1,14 @@
 // A whole host: the machine built from config, auth, the RPC services, and the one port serving them.
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
-import type { Interceptor } from "@connectrpc/connect";
+import { createContextValues, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { ApiKeyStore } from "./auth/api-keys.js";
 import { authInterceptor } from "./auth/interceptor.js";
 import { AuthService, authService } from "./auth/service.js";
 import { componentServices } from "./components/services.js";
 import type { MachineConfig } from "./config/schema.js";
-import { createLogger } from "./log/logger.js";
+import { createLogger, namedLogger } from "./log/logger.js";
 import { Machine } from "./machine/machine.js";
 import { builtinModels } from "./models.js";
 import type { ModelRegistry } from "./resource/registry.js";
@@ -17,6 +17,9 @@ import { RobotService, robotService } from "./robot/service.js";
 import { TokenAuthority } from "./auth/tokens.js";
 import { operationsInterceptor } from "./server/operations-interceptor.js";
 import { reflectionServices } from "./server/reflection.js";
+import { peerConnectionKey, socketPeerConnection } from "./session/context.js";
+import { sessionInterceptor } from "./session/interceptor.js";
+import { machineSessionResources, SessionManager } from "./session/manager.js";
 import { startRpcServer, type HttpRoute, type RpcServer, type ServiceRegistration } from "./server/server.js";
 
 export const sprocketVersion: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
@@ -50,6 +53,11 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const logger = opts.logger ?? createLogger({ level: config.debug ? "debug" : "info" });
   const machine = new Machine(opts.registry ?? builtinModels(), logger);
   const operations = new OperationManager();
+  const sessions = new SessionManager({
+    heartbeatWindowMs: config.network.sessions.heartbeatWindowMs,
+    resources: machineSessionResources(machine),
+    logger: namedLogger(logger, "networking.session_manager"),
+  });
 
   const keys = ApiKeyStore.fromHandlers(config.auth.handlers);
   const authEnabled = config.auth.handlers.length > 0;
@@ -61,6 +69,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
         operations,
         version: sprocketVersion,
         shutdown: () => opts.onShutdownRequested?.(),
+        sessions,
       }),
     },
     ...componentServices(machine),
@@ -72,6 +81,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     services.push({ service: AuthService, impl: authService(keys, authority) });
     interceptors.push(authInterceptor(authority));
   }
+  // Sessions after auth: a session belongs to the authenticated entity.
+  interceptors.push(sessionInterceptor(sessions));
   interceptors.push(operationsInterceptor(operations));
   // Reflection answers about everything registered, itself included (read when a stream starts).
   services.push(...reflectionServices(() => services.map((s) => s.service)));
@@ -86,6 +97,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     services,
     interceptors,
     httpRoutes: [healthCheck],
+    contextValues: (req) => createContextValues().set(peerConnectionKey, socketPeerConnection(req.socket)),
   });
   const { host, port } = server.listener;
   const dialHost = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
@@ -111,6 +123,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     close() {
       closing ??= (async () => {
         await server.close();
+        await sessions.close();
         await machine.close();
       })();
       return closing;

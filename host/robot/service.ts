@@ -10,6 +10,8 @@ import {
 import type { Machine, ResourceState } from "../machine/machine.js";
 import { resourceNameString } from "../resource/name.js";
 import { guard } from "../server/errors.js";
+import type { SessionManager } from "../session/manager.js";
+import { sessionMethods } from "../session/service.js";
 import { protoServiceFor } from "./api-services.js";
 import type { OperationManager } from "./operations.js";
 
@@ -21,6 +23,8 @@ export interface RobotServiceDeps {
   version: string;
   /** Called after Shutdown has answered; the host stops serving and closes resources. */
   shutdown: () => void;
+  /** StartSession, SendSessionHeartbeat and GetSessions answer UNIMPLEMENTED without it (clients then run without sessions). */
+  sessions?: SessionManager;
 }
 
 const resourceStates: Record<ResourceState, ResourceStatus_State> = {
@@ -34,6 +38,8 @@ const resourceStates: Record<ResourceState, ResourceStatus_State> = {
 export function robotService(deps: RobotServiceDeps): Partial<ServiceImpl<typeof RobotService>> {
   const { machine, operations } = deps;
   return {
+    ...(deps.sessions ? sessionMethods(deps.sessions) : {}),
+
     resourceNames: () => ({
       resources: machine.entries().filter((e) => e.state === "ready").map((e) => ({ ...e.name })),
     }),

@@ -1,6 +1,6 @@
 // The RPC server: one connect router (the dispatcher every transport goes through) served on one port.
 import type { DescService } from "@bufbuild/protobuf";
-import { createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { createConnectRouter, type ConnectRouter, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { applyCors } from "./cors.js";
 import { listen, type Listener } from "./listener.js";
@@ -22,6 +22,11 @@ export interface RpcServerOptions {
   services: readonly ServiceRegistration[];
   interceptors: readonly Interceptor[];
   httpRoutes?: readonly HttpRoute[];
+  /**
+   * Context values for each call arriving over HTTP (e.g. the peer's addresses); other transports
+   * set their own when they dispatch into the router.
+   */
+  contextValues?: (req: NodeRequest) => ContextValues;
 }
 
 /** The largest message accepted, as viam-server (1 << 25). */
@@ -49,6 +54,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
       for (const h of router.handlers) r.handlers.push(h);
     },
     readMaxBytes: maxMessageBytes,
+    contextValues: opts.contextValues,
     fallback: (req, res) => {
       for (const route of routes) if (route(req, res)) return;
       if (String(req.headers["content-type"] ?? "").startsWith("application/grpc")) {
