@@ -44,6 +44,9 @@ export function decodeSdp(encoded: string): SessionDescriptionJson {
   return { type, sdp };
 }
 
+/** How long DTLS stays up after SCTP's ABORT was queued, so that it reaches the caller. */
+const SCTP_ABORT_FLUSH_MS = 20;
+
 /** The writer blocks while more than this many bytes wait in the data channel (as goutils). */
 export const BUFFERED_AMOUNT_HIGH = 1024 * 1024;
 
@@ -167,6 +170,13 @@ export class AnsweringPeer {
     return this.closedReason !== undefined;
   }
 
+  /** The addresses (`ip:port`, IPv6 in brackets) of the selected candidate pair; empty before connecting. */
+  selectedAddresses(): { local?: string; remote?: string } {
+    const pair = this.pc.iceTransports[0]?.getSelectedCandidatePair();
+    if (!pair) return {};
+    return { local: candidateAddress(pair.local.candidate), remote: candidateAddress(pair.remote.candidate) };
+  }
+
   /** Calls `fn` when the data channel opens (at once if it is open). */
   onOpen(fn: () => void): void {
     if (this.isOpen) fn();
@@ -185,13 +195,23 @@ export class AnsweringPeer {
   }
 
   /**
-   * Sends one binary message on the data channel, first waiting while more than the backpressure
-   * threshold is buffered. Rejects when the connection is (or gets) closed.
+   * Sends one binary message on the data channel. While more than the backpressure threshold is
+   * buffered it returns a Promise that sends once the channel has drained below it; otherwise it sends
+   * at once. Throws (or rejects) when the connection is closed.
    */
-  async send(bytes: Uint8Array): Promise<void> {
-    while (this.closedReason === undefined && this.data.bufferedAmount > this.maxBuffered) {
-      await new Promise<void>((resolve) => this.drainWaiters.add(resolve));
+  send(bytes: Uint8Array): void | Promise<void> {
+    if (this.closedReason === undefined && this.data.bufferedAmount > this.maxBuffered) {
+      return (async () => {
+        while (this.closedReason === undefined && this.data.bufferedAmount > this.maxBuffered) {
+          await new Promise<void>((resolve) => this.drainWaiters.add(resolve));
+        }
+        this.sendNow(bytes);
+      })();
     }
+    this.sendNow(bytes);
+  }
+
+  private sendNow(bytes: Uint8Array): void {
     if (this.closedReason !== undefined) throw new Error(`peer connection closed: ${this.closedReason}`);
     if (this.data.readyState !== "open") throw new Error("data channel not open");
     this.data.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -199,27 +219,40 @@ export class AnsweringPeer {
 
   /** Closes the data channels and the peer connection; idempotent. */
   close(reason = "closed"): Promise<void> {
+    // Guarded before anything else: closing the channels below re-enters through their state events.
     if (this.closing) return this.closing;
+    let done!: () => void;
+    this.closing = new Promise<void>((resolve) => (done = resolve));
     this.closedReason = reason;
     this.logger.debug({ reason }, "closing peer connection");
     this.openListeners.length = 0;
     this.wakeWriters();
-    this.closing = (async () => {
-      for (const l of this.closeListeners.splice(0)) {
-        try {
-          l(reason);
-        } catch (err) {
-          this.logger.warn({ err }, "peer close listener failed");
-        }
-      }
+    for (const l of this.closeListeners.splice(0)) {
       try {
-        if (this.data.readyState === "open") this.data.close();
-        if (this.negotiation.readyState === "open") this.negotiation.close();
-      } catch {
-        // The transport may already be gone.
+        l(reason);
+      } catch (err) {
+        this.logger.warn({ err }, "peer close listener failed");
       }
-      await this.pc.close().catch((err: unknown) => this.logger.debug({ err }, "peer connection close failed"));
-    })();
+    }
+    try {
+      if (this.data.readyState === "open") this.data.close();
+      if (this.negotiation.readyState === "open") this.negotiation.close();
+    } catch {
+      // The transport may already be gone.
+    }
+    // werift's close() stops DTLS before SCTP, so the caller would only notice through ICE consent
+    // (about 6 s later); stopping SCTP first sends an ABORT, and DTLS must stay up a moment to carry it.
+    void (async () => {
+      try {
+        await this.pc.sctpTransport?.stop();
+        await new Promise((resolve) => setTimeout(resolve, SCTP_ABORT_FLUSH_MS));
+      } catch (err) {
+        this.logger.debug({ err }, "sctp stop failed");
+      }
+      await this.pc.close();
+    })()
+      .catch((err: unknown) => this.logger.debug({ err }, "peer connection close failed"))
+      .finally(done);
     return this.closing;
   }
 
@@ -257,4 +290,13 @@ function toCandidateJson(c: { candidate: string; sdpMid?: string; sdpMLineIndex?
   if (c.sdpMLineIndex !== undefined) out.sdpMLineIndex = c.sdpMLineIndex;
   if (c.usernameFragment !== undefined) out.usernameFragment = c.usernameFragment;
   return out;
+}
+
+/** `ip:port` of an SDP candidate line (`candidate:<foundation> <component> <proto> <prio> <ip> <port> typ …`). */
+function candidateAddress(candidate: string): string | undefined {
+  const parts = candidate.replace(/^candidate:/, "").split(/\s+/);
+  const ip = parts[4];
+  const port = parts[5];
+  if (!ip || !port) return undefined;
+  return `${ip.includes(":") ? `[${ip}]` : ip}:${port}`;
 }

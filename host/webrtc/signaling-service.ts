@@ -2,6 +2,7 @@
 // the answering peer connection in-process (no offer queue, no separate answerer), CallUpdate feeds it
 // the caller's candidates. Served on the router, so it goes through the normal auth interceptor.
 import { randomUUID } from "node:crypto";
+import { networkInterfaces } from "node:os";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
@@ -44,6 +45,35 @@ export interface SignalingOptions {
 interface ActiveOffer {
   host: string;
   peer: AnsweringPeer;
+}
+
+/**
+ * The `rpc-host` values the internal signaler accepts (rdk `GetHosts`, spec §4.7): the FQDN when set,
+ * the listen address `host:port`, and `localhost:<port>` (plus `localhost` on 443) when listening on
+ * loopback. On a wildcard address every local IPv4 `ip:port` is listed too, since that is what a LAN
+ * client dials.
+ */
+export function internalSignalingHosts(opts: { fqdn: string; host: string; port: number }): string[] {
+  const { fqdn, host, port } = opts;
+  const hosts = new Set<string>();
+  const add = (h: string) => {
+    hosts.add(`${h.includes(":") ? `[${h}]` : h}:${port}`);
+    if (port === 443) hosts.add(h);
+  };
+  if (fqdn) hosts.add(fqdn);
+  const wildcard = host === "0.0.0.0" || host === "::" || host === "";
+  if (!wildcard) add(host);
+  const loopback = host === "localhost" || host === "::1" || host.startsWith("127.");
+  if (loopback || wildcard) {
+    add("localhost");
+    add("127.0.0.1");
+  }
+  if (wildcard) {
+    for (const addrs of Object.values(networkInterfaces())) {
+      for (const a of addrs ?? []) if (a.family === "IPv4") add(a.address);
+    }
+  }
+  return [...hosts];
 }
 
 /** goutils `HostsFromCtx`: 1–5 non-empty values. */
