@@ -21,6 +21,9 @@ import { peerConnectionKey, socketPeerConnection } from "./session/context.js";
 import { sessionInterceptor } from "./session/interceptor.js";
 import { machineSessionResources, SessionManager } from "./session/manager.js";
 import { startRpcServer, type HttpRoute, type RpcServer, type ServiceRegistration } from "./server/server.js";
+import { SignalingService } from "../proto/gen/proto/rpc/webrtc/v1/signaling_pb.js";
+import { DataChannelTransport } from "./webrtc/data-channel-transport.js";
+import { internalSignalingHosts, WebRtcSignaling } from "./webrtc/signaling-service.js";
 
 export const sprocketVersion: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
@@ -37,6 +40,10 @@ export interface Host {
   readonly server: RpcServer;
   /** Base URL clients dial, e.g. `http://localhost:8080`. */
   readonly url: string;
+  /** The internal WebRTC signaler and the peer connections it answered. */
+  readonly signaling: WebRtcSignaling;
+  /** The `rpc-host` values the signaler accepts (a WebRTC client's `host`). */
+  readonly signalingHosts: readonly string[];
   /** Stops serving, then closes resources dependents first. */
   close(): Promise<void>;
 }
@@ -74,6 +81,19 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     },
     ...componentServices(machine),
   ];
+  // WebRTC (spec §4.7): the internal signaler answers in-process; each peer's data channel serves the
+  // router once it exists. Allowed rpc-hosts are known once listening.
+  let signalingHosts: string[] = [];
+  let dataChannels: DataChannelTransport | undefined = undefined;
+  const signaling = new WebRtcSignaling({
+    allowedHosts: () => signalingHosts,
+    onPeer: (peer, info) => {
+      if (dataChannels) dataChannels.attach(peer, info.entity);
+      else void peer.close("not serving yet");
+    },
+    logger: namedLogger(logger, "networking.webrtc"),
+  });
+  services.push({ service: SignalingService, impl: signaling.impl });
   const interceptors: Interceptor[] = [];
   if (authEnabled) {
     // rdk: the audience is the machine's FQDN, or a random name when it has none.
@@ -100,6 +120,15 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     contextValues: (req) => createContextValues().set(peerConnectionKey, socketPeerConnection(req.socket)),
   });
   const { host, port } = server.listener;
+  signalingHosts = internalSignalingHosts({ fqdn: config.network.fqdn, host, port });
+  dataChannels = new DataChannelTransport({
+    router: server.router,
+    logger: namedLogger(logger, "networking.webrtc"),
+    contextValues: (peer) => {
+      const { local, remote } = peer.selectedAddresses();
+      return createContextValues().set(peerConnectionKey, { type: "webrtc", remoteAddress: remote, localAddress: local });
+    },
+  });
   const dialHost = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
   const url = `${tls ? "https" : "http"}://${dialHost}:${port}`;
   logger.info({ url, auth: authEnabled ? "api-key" : "none" }, "serving");
@@ -120,8 +149,11 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     machine,
     server,
     url,
+    signaling,
+    signalingHosts,
     close() {
       closing ??= (async () => {
+        await signaling.close();
         await server.close();
         await sessions.close();
         await machine.close();
