@@ -51,7 +51,8 @@ export class OperationManager {
 
   /** Aborts the operation's handler; unknown ids are ignored, as in rdk. */
   cancel(id: string): void {
-    this.#ops.get(id)?.controller.abort(new Error(`operation ${id} cancelled`));
+    // An AbortError, so a handler that fails with it answers CANCELLED (as rdk's context.Canceled), not UNKNOWN.
+    this.#ops.get(id)?.controller.abort(new DOMException(`operation ${id} cancelled`, "AbortError"));
   }
 
   /** Resolves when the operation has finished (at once for unknown ids), or rejects when `signal` aborts first. */

@@ -55,6 +55,10 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     h2.on("session", (s) => trackSession(sessions, s));
     h1 = http.createServer({ maxHeaderSize: maxHeaderBytes }, opts.handler);
     h1.keepAliveTimeout = 30_000;
+    // h1 never listens itself (it gets sockets from `server`), and Node only starts tracking an HTTP
+    // server's connections on "listening": without this, closeIdleConnections() finds no connection
+    // and close() waits the whole grace period for every idle keep-alive (gRPC-web) client.
+    h1.emit("listening");
     const h1Server = h1;
     server = net.createServer((socket) => {
       // Peek at the first bytes: only an HTTP/2 client starts with the connection preface.
@@ -90,7 +94,7 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     async close(graceMs = 2000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sessions) s.close();
-      h1?.closeIdleConnections();
+      h1?.close(); // ends its idle keep-alive connections and its connection-checking timer
       const timer = setTimeout(() => {
         for (const s of sessions) s.destroy();
         for (const s of sockets) s.destroy();
