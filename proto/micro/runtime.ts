@@ -262,7 +262,11 @@ export class Reader {
 
   /** A field tag: the varint (field number << 3 | wire type). */
   tag(): number {
+    const start = this.pos;
     const t = this.uint32();
+    // A tag is a uint32: more than five bytes, or a fifth byte above 0x0f, would overflow it.
+    const n = this.pos - start;
+    if (n > 5 || (n === 5 && this.buf[this.pos - 1] > 0x0f)) this.fail("tag varint overflows 32 bits");
     if (t >>> 3 === 0) this.fail("field number 0 in tag");
     if ((t & 7) > 5) this.fail(`invalid wire type ${t & 7} for field ${t >>> 3}`);
     return t;
@@ -419,6 +423,8 @@ export class Reader {
       if (c < 0x80) {
         units.push(c);
       } else {
+        // Errors report where the offending sequence starts.
+        const start = p - 1;
         // Continuation bytes still to come, the bits so far, and the least code point that needs
         // this many bytes (anything smaller is an overlong form).
         let need = 1;
@@ -433,23 +439,23 @@ export class Reader {
           cp = c & 0x07;
           min = 0x10000;
         } else if (c < 0xc2 || c > 0xdf) {
-          this.pos = p - 1;
+          this.pos = start;
           return this.fail("invalid UTF-8");
         }
         if (p + need > end) {
-          this.pos = p - 1;
+          this.pos = start;
           return this.fail("truncated UTF-8 sequence");
         }
         for (let k = 0; k < need; k++) {
           const d = b[p++];
           if ((d & 0xc0) !== 0x80) {
-            this.pos = p - 1;
+            this.pos = start;
             return this.fail("invalid UTF-8");
           }
           cp = (cp << 6) | (d & 0x3f);
         }
         if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-          this.pos = p - need - 1;
+          this.pos = start;
           return this.fail("invalid UTF-8");
         }
         if (cp >= 0x10000) {
