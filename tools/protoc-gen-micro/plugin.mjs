@@ -89,7 +89,7 @@ function parseOptions(raw) {
   for (const { key, value } of raw) {
     if (key === "message" && value !== "") options.messages.push(value);
     else if (key === "runtime" && value !== "") options.runtime = value;
-    else throw new Error(`protoc-gen-micro: unknown option ${key}=${value} (known: message=PATTERN, runtime=PATH)`);
+    else throw new Error(`unknown option ${key}=${value} (known: message=PATTERN, runtime=PATH)`);
   }
   return options;
 }
@@ -106,7 +106,7 @@ function generateTs(schema) {
     }
     if (fileMessages.length === 0 && fileEnums.length === 0) continue;
     if (file.edition !== Edition.EDITION_PROTO3) {
-      throw new Error(`protoc-gen-micro: ${file.name}.proto is not proto3; only proto3 is supported`);
+      throw new Error(`${file.name}.proto is not proto3; only proto3 is supported`);
     }
     const f = schema.generateFile(`${file.name}_micro.ts`);
     for (const line of emitFile(file, fileMessages, fileEnums, schema.options.runtime)) f.print(line);
@@ -133,7 +133,7 @@ function select(schema) {
       const re = globToRegExp(pattern);
       const hits = known.filter((m) => re.test(m.typeName));
       // A typo in buf.gen.yaml should fail the build, not silently drop a codec.
-      if (hits.length === 0) throw new Error(`protoc-gen-micro: message=${pattern} matches no message`);
+      if (hits.length === 0) throw new Error(`message=${pattern} matches no message`);
       roots.push(...hits);
     }
   }
@@ -162,7 +162,7 @@ function select(schema) {
 function check(field) {
   const where = `${field.parent.typeName}.${field.name}`;
   const refuse = (/** @type {string} */ what) => {
-    throw new Error(`protoc-gen-micro: ${where}: ${what} is not supported`);
+    throw new Error(`${where}: ${what} is not supported`);
   };
   if (field.fieldKind === "map" && field.mapKey !== ScalarType.STRING) refuse("a map key other than string");
   // Both flags exist only on some field kinds; absent means false.
@@ -295,7 +295,7 @@ function elem(im, field) {
     return { ...s, msg: false, write: s.fn, read: s.fn, note: ` // enum ${field.enum.typeName}` };
   }
   const s = scalars.get(/** @type {ScalarType} */ (field.scalar));
-  if (s === undefined) throw new Error(`protoc-gen-micro: unknown scalar type in ${field.parent.typeName}.${field.name}`);
+  if (s === undefined) throw new Error(`unknown scalar type in ${field.parent.typeName}.${field.name}`);
   return { ...s, msg: false, write: s.fn, read: s.fn, note: "" };
 }
 
@@ -332,7 +332,7 @@ function emitFile(file, messages, enums, runtime) {
     locals.push(n, `write${n}`, `read${n}`, `encode${n}`, `decode${n}`);
   }
   for (const e of enums) locals.push(shapeName(e));
-  if (new Set(locals).size !== locals.length) throw new Error(`protoc-gen-micro: generated names clash in ${file.name}.proto`);
+  if (new Set(locals).size !== locals.length) throw new Error(`generated names clash in ${file.name}.proto`);
 
   const im = new Imports(file, locals, runtime);
   /** @type {string[]} */
