@@ -422,7 +422,7 @@ export class Reader {
     // Most strings (names, keys, methods) are short ASCII: copy the bytes into a preallocated array
     // and make the string in one call (measured fastest in V8), unless a byte is non-ASCII.
     const n = end - p;
-    if (n <= 256) {
+    if (n <= chunk) {
       const codes = new Array<number>(n);
       let i = 0;
       for (; i < n; i++) {
@@ -483,7 +483,7 @@ export class Reader {
           units.push(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
         } else units.push(cp);
       }
-      if (units.length >= 4096) {
+      if (units.length >= chunk) {
         out += String.fromCharCode(...units);
         units.length = 0;
       }
@@ -532,6 +532,10 @@ export class Reader {
 }
 
 const maxDepth = 100;
+
+// Code units per String.fromCharCode call: every unit is an argument on the XS stack, which a board's
+// manifest may cap at a few hundred slots, so stay well below that.
+const chunk = 64;
 
 function toBigInt(lo: number, hi: number, signed: boolean): bigint {
   if (hi === 0) return BigInt(lo >>> 0);
