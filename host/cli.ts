@@ -4,11 +4,13 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadMachineConfig } from "./config/load.js";
 import { startHost, sprocketVersion } from "./host.js";
 import { createLogger } from "./log/logger.js";
+import { nvsCommand } from "../tools/cli/nvs.js";
 
 const usage = `usage: sprocket <command> [options]
 
 commands:
   serve --config FILE    run a machine from a JSON config (default examples/machine.json)
+  nvs create|dump ...    write or print an NVS provisioning image (sprocket nvs help)
   version                print the version
 `;
 
@@ -56,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "serve":
       return serve(rest);
+    case "nvs":
+      return nvsCommand(rest);
     case "version":
     case "--version":
       console.log(sprocketVersion);
