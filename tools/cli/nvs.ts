@@ -3,7 +3,7 @@
 // firmware/provisioning/keys.ts.
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { ImageError, fromUtf8, hex, toHex } from "../image/bytes.js";
+import { ImageError, fromUtf8, hex, toHex, utf8 } from "../image/bytes.js";
 import { NVS_DEFAULT_SIZE, NVS_PAGE_SIZE, buildNvs, parseNvs, type NvsEntry } from "../image/nvs.js";
 import { configBlob, provisioningEntries, provisioningKeyFor, type ProvisioningValues } from "../image/provisioning.js";
 
@@ -103,7 +103,7 @@ function isPrintable(text: string): boolean {
 }
 
 function formatValue(entry: NvsEntry, showSecrets: boolean): string {
-  const bytes = entry.type === "blob" ? entry.value.length : entry.type === "str" ? new TextEncoder().encode(entry.value).length : 0;
+  const bytes = entry.type === "blob" ? entry.value.length : entry.type === "str" ? utf8(entry.value).length : 0;
   if (!showSecrets && provisioningKeyFor(entry.namespace, entry.key)?.secret) {
     return `******** (${bytes} bytes; --show-secrets prints it)`;
   }

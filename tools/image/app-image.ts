@@ -153,7 +153,8 @@ export function parseAppImage(bytes: Uint8Array, expectedChip?: ChipFamily): App
   if (digest !== undefined) info.sha256 = digest;
   const first = segments[0]!;
   if (first.length >= APP_DESC_LENGTH && dv.getUint32(first.dataOffset, true) === APP_DESC_MAGIC) {
-    info.appDescription = parseAppDescription(bytes.subarray(first.dataOffset, first.dataOffset + APP_DESC_LENGTH));
+    const description = parseAppDescription(bytes.subarray(first.dataOffset, first.dataOffset + APP_DESC_LENGTH));
+    if (description !== undefined) info.appDescription = description;
   }
   return info;
 }

@@ -47,7 +47,8 @@ const PageState = {
 const VERSION2 = 0xfe;
 const VERSION1 = 0xff;
 
-const EntryState = { empty: 0b11, written: 0b10, erased: 0b00 } as const;
+/** Entry states in the bitmap: 0b11 empty, 0b10 written, 0b00 erased. */
+const ENTRY_WRITTEN = 0b10;
 
 /** NVS item type codes. */
 export const NvsItemType = {
@@ -421,7 +422,7 @@ function readPage(image: Uint8Array, index: number, items: RawItem[]): NvsPageIn
   const slotState = (i: number) => (page[BITMAP_OFFSET + (i >> 2)]! >> ((i & 3) * 2)) & 3;
   let usedSlots = 0;
   for (let i = 0; i < ENTRIES_PER_PAGE; ) {
-    if (slotState(i) !== EntryState.written) {
+    if (slotState(i) !== ENTRY_WRITTEN) {
       i++;
       continue;
     }
@@ -469,7 +470,7 @@ function readPage(image: Uint8Array, index: number, items: RawItem[]): NvsPageIn
   return { index, state, seq, usedSlots };
 }
 
-function decodeItem(item: RawItem, namespace: string): NvsEntry | undefined {
+function decodeItem(item: RawItem, namespace: string): NvsEntry {
   const { key, header, type } = item;
   const dv = view(header);
   switch (type) {
@@ -500,8 +501,6 @@ function decodeItem(item: RawItem, namespace: string): NvsEntry | undefined {
     }
     case NvsItemType.blobV1:
       return { namespace, key, type: "blob", value: item.data!.slice() };
-    case NvsItemType.blobData:
-      return undefined; // assembled through its index entry
     default:
       throw new ImageError(`${item.where}: unknown item type ${hex(type, 2)}`);
   }
@@ -546,18 +545,16 @@ export function parseNvs(image: Uint8Array): NvsContents {
       throw new ImageError(`${item.where}: namespace index ${item.ns} is not defined by any namespace entry`);
     }
     const id = `${namespace}\0${item.key}`;
-    let entry: NvsEntry | undefined;
     if (item.type === NvsItemType.blobData) {
-      chunks.set(`${id}\0${item.chunkIndex}`, item);
-    } else if (item.type === NvsItemType.blobIndex) {
-      entry = { namespace, key: item.key, type: "blob", value: assembleBlob(item, id, chunks) };
-    } else {
-      entry = decodeItem(item, namespace);
+      chunks.set(`${id}\0${item.chunkIndex}`, item); // assembled through its index entry
+      continue;
     }
-    if (entry !== undefined) {
-      live.delete(id);
-      live.set(id, entry);
-    }
+    const entry: NvsEntry =
+      item.type === NvsItemType.blobIndex
+        ? { namespace, key: item.key, type: "blob", value: assembleBlob(item, id, chunks) }
+        : decodeItem(item, namespace);
+    live.delete(id);
+    live.set(id, entry);
   }
   return { namespaces, entries: [...live.values()], pages };
 }
