@@ -14,3 +14,5 @@ export {
   type UnaryResult,
 } from "./client.js";
 export type { SendFn } from "./queue.js";
+export * from "./length-prefix.js";
+export * from "./cobs.js";
