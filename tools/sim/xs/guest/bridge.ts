@@ -1,0 +1,242 @@
+// The XS side of the bridge: the first module of every XS bundle. It runs on xsnap's XS, never on
+// Node, and uses no Node or DOM API.
+//
+// - Takes xsnap's own globals (issueCommand, print, gc, TextEncoder…) for itself and removes them
+//   from globalThis, so firmware sees what a Moddable board offers and not more; adds what a board
+//   has and xsnap lacks (trace, ArrayBuffer.fromString, String.fromArrayBuffer).
+// - request(): a synchronous call to the Node host (xsnap's issueCommand), encoded with ../wire.
+// - IOProxy: the base of the guest's ECMA-419 classes. Each instance stands for a shim object on
+//   the host (tools/sim/shims/*) and forwards constructor, methods and accessors to it, so the
+//   shims stay the only model of the hardware. Its callbacks (onReadable…) are called when the host
+//   delivers them as events.
+// - handleCommand: xsnap's entry point for host → guest messages (callbacks, evaluation, gc).
+import { Event, Op, Reply, decode, encode, type WireValue } from "../wire.js";
+
+interface XsnapGlobals {
+  issueCommand(message: ArrayBuffer): ArrayBuffer;
+  gc(): void;
+  TextEncoder: new () => { encode(text: string): Uint8Array };
+  TextDecoder: new () => { decode(bytes: ArrayBuffer | Uint8Array): string };
+}
+
+const host = globalThis as unknown as XsnapGlobals & Record<string, unknown>;
+const issueCommand = host.issueCommand;
+const collectGarbage = host.gc;
+const utf8Encoder = new host.TextEncoder();
+const utf8Decoder = new host.TextDecoder();
+
+/** Globals xsnap adds that a Moddable board does not have (Moddable's mc runtime offers none of them by default). */
+export const XSNAP_ONLY_GLOBALS = [
+  "issueCommand", "print", "gc", "performance", "currentMeterLimit", "resetMeter", "setImmediate",
+  "TextEncoder", "TextDecoder", "Base64", "harden",
+];
+for (const name of XSNAP_ONLY_GLOBALS) delete host[name];
+
+function defineGlobal(target: object, name: string, value: unknown): void {
+  Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
+}
+
+// What a board has and xsnap's build (mxCESU8, no console) lacks.
+defineGlobal(globalThis, "trace", function trace(...items: unknown[]): void {
+  request([Op.TRACE, items.map(String).join("")]);
+});
+if (typeof (ArrayBuffer as unknown as Record<string, unknown>).fromString !== "function") {
+  defineGlobal(ArrayBuffer, "fromString", function fromString(text: string): ArrayBuffer {
+    const bytes = utf8Encoder.encode(String(text));
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  });
+}
+if (typeof (String as unknown as Record<string, unknown>).fromArrayBuffer !== "function") {
+  defineGlobal(String, "fromArrayBuffer", function fromArrayBuffer(buffer: ArrayBuffer): string {
+    return utf8Decoder.decode(buffer);
+  });
+}
+
+// Handles -------------------------------------------------------------------------------------
+
+interface Entry {
+  /** The guest object, while the host may still call it back. */
+  object: object;
+  callbacks: Record<string, (...args: unknown[]) => void>;
+}
+
+/** Objects with live callbacks, by handle: kept alive while the host may call them (Moddable remembers such objects too). */
+const live = new Map<number, Entry>();
+/** Every guest object with a host twin → its handle, for marshalling it as a reference. */
+const handles = new WeakMap<object, number>();
+/** Handle → guest object, without keeping it alive. */
+const objects = new Map<number, WeakRef<object>>();
+let released: number[] = [];
+const finalizer = new FinalizationRegistry<number>((handle) => {
+  objects.delete(handle);
+  released.push(handle);
+});
+
+const encodeOptions = { refOf: (value: object) => handles.get(value) };
+const decodeOptions = {
+  deref(handle: number): unknown {
+    const object = objects.get(handle)?.deref();
+    if (object === undefined) throw new Error("the host returned an object the guest does not know (handle " + handle + ")");
+    return object;
+  },
+};
+
+const ERRORS: Record<string, new (message: string) => Error> = {
+  Error, RangeError, TypeError, SyntaxError, ReferenceError, EvalError, URIError,
+};
+
+function errorOf(name: unknown, message: unknown): Error {
+  const Constructor = ERRORS[String(name)] ?? Error;
+  return new Constructor(String(message));
+}
+
+/** Sends a request to the host and returns its result; a host-side exception is thrown here with its class and message. */
+export function request(message: WireValue[]): unknown {
+  if (released.length > 0) {
+    const handles = released;
+    released = [];
+    issueCommand(encode([Op.RELEASE, handles]));
+  }
+  const reply = decode(issueCommand(encode(message, encodeOptions)), decodeOptions) as unknown[];
+  if (reply[0] === Reply.OK) return reply[1];
+  throw errorOf(reply[1], reply[2]);
+}
+
+/** Records `object` as the guest twin of host object `handle`, with the callbacks the host may deliver. */
+export function adopt(handle: number, object: object, callbacks: Entry["callbacks"] | undefined): void {
+  handles.set(object, handle);
+  objects.set(handle, new WeakRef(object));
+  finalizer.register(object, handle);
+  if (callbacks !== undefined) live.set(handle, { object, callbacks });
+}
+
+/** The host will not call this object back any more (closed, cleared, a finished one-shot timer). */
+export function forget(object: object): void {
+  const handle = handles.get(object);
+  if (handle !== undefined) live.delete(handle);
+}
+
+export function handleOf(object: object): number | undefined {
+  return handles.get(object);
+}
+
+// IO objects ----------------------------------------------------------------------------------
+
+type Method = (...args: unknown[]) => unknown;
+
+/**
+ * A guest ECMA-419 object whose host twin is the shim of the same module. Options that are
+ * functions (onReadable, onWritable, onError…) stay here and are called when the host delivers
+ * them, with the object as `this`; `target` stays here too. Everything else goes to the shim.
+ */
+export class IOProxy {
+  target?: unknown;
+
+  constructor(module: string, options: Record<string, unknown>) {
+    if (options === null || typeof options !== "object") throw new TypeError("options required");
+    const plain: Record<string, WireValue> = {};
+    const callbacks: Record<string, Method> = {};
+    for (const key of Object.keys(options)) {
+      const value = options[key];
+      if (typeof value === "function") callbacks[key] = value as Method;
+      else if (key !== "target") plain[key] = value as WireValue;
+    }
+    const handle = request([Op.NEW, module, plain, Object.keys(callbacks)]) as number;
+    if ("target" in options) this.target = options.target;
+    const bound: Entry["callbacks"] = {};
+    for (const key of Object.keys(callbacks)) bound[key] = (...args) => void callbacks[key].apply(this, args);
+    adopt(handle, this, Object.keys(bound).length > 0 ? bound : undefined);
+  }
+
+  #handle(): number {
+    const handle = handles.get(this);
+    if (handle === undefined) throw new SyntaxError("C: xsGetHostData: no host object");
+    return handle;
+  }
+
+  /** Calls the shim's method. `out` lists arguments that are buffers the method fills: their bytes are copied back. */
+  protected call(method: string, args: unknown[], out?: number[]): unknown {
+    const [result, filled] = request([Op.CALL, this.#handle(), method, args as WireValue[], out ?? []]) as [unknown, ArrayBuffer[]];
+    if (out !== undefined) {
+      out.forEach((index, i) => {
+        const target = args[index];
+        const bytes = filled[i];
+        if (bytes === undefined || target === null || typeof target !== "object") return;
+        const into = ArrayBuffer.isView(target)
+          ? new Uint8Array(target.buffer, target.byteOffset, target.byteLength)
+          : new Uint8Array(target as ArrayBuffer);
+        into.set(new Uint8Array(bytes).subarray(0, into.length));
+      });
+    }
+    return result;
+  }
+
+  protected get(property: string): unknown {
+    return request([Op.GET, this.#handle(), property]);
+  }
+
+  protected set(property: string, value: unknown): void {
+    request([Op.SET, this.#handle(), property, value as WireValue]);
+  }
+
+  /** close(): the shim's close, after which the host delivers no more callbacks. */
+  close(): void {
+    this.call("close", []);
+    forget(this);
+  }
+}
+
+/** Calls a static method of the shim class of `module`. */
+export function callStatic(module: string, method: string, args: unknown[]): unknown {
+  return request([Op.STATIC, module, method, args as WireValue[]]);
+}
+
+// Host → guest ----------------------------------------------------------------------------------
+
+const exposed: Record<string, unknown> = {};
+
+/** Makes a bundled module reachable from host evaluations as `modules[name]`. */
+export function expose(name: string, namespace: unknown): void {
+  exposed[name] = namespace;
+}
+
+function errorReply(error: unknown): ArrayBuffer {
+  if (error instanceof Error) {
+    return encode([Reply.ERROR, error.name, error.message, typeof error.stack === "string" ? error.stack : ""]);
+  }
+  let text: string;
+  try {
+    text = String(error);
+  } catch {
+    text = "(an exception that cannot be converted to a string)";
+  }
+  return encode([Reply.ERROR, "Error", "uncaught " + text, ""]);
+}
+
+function handleCommand(message: ArrayBuffer): ArrayBuffer {
+  try {
+    const event = decode(message, decodeOptions) as unknown[];
+    switch (event[0]) {
+      case Event.CALLBACK: {
+        const entry = live.get(event[1] as number);
+        const callback = entry?.callbacks[event[2] as string];
+        if (callback !== undefined) callback(...(event[3] as unknown[]));
+        return encode([Reply.OK, undefined]);
+      }
+      case Event.EVAL: {
+        const body = event[1] as string;
+        const run = (0, eval)("(function (modules) {\n" + body + "\n})") as (modules: Record<string, unknown>) => unknown;
+        return encode([Reply.OK, run(exposed) as WireValue], encodeOptions);
+      }
+      case Event.GC:
+        collectGarbage();
+        return encode([Reply.OK, undefined]);
+      default:
+        throw new Error("unknown event " + String(event[0]));
+    }
+  } catch (error) {
+    return errorReply(error);
+  }
+}
+
+defineGlobal(globalThis, "handleCommand", handleCommand);
