@@ -44,6 +44,9 @@ export function decodeSdp(encoded: string): SessionDescriptionJson {
   return { type, sdp };
 }
 
+/** The epoch-1 DTLS record number libwebrtc drops (see `skipDroppedDtlsRecord`). */
+const DROPPED_DTLS_RECORD = 6;
+
 /** How long DTLS stays up after SCTP's ABORT was queued, so that it reaches the caller. */
 const SCTP_ABORT_FLUSH_MS = 20;
 
@@ -109,6 +112,7 @@ export class AnsweringPeer {
       if (state === "failed" || state === "closed") void this.close(`connection ${state}`);
     });
     this.data.stateChanged.subscribe((state) => {
+      if (state === "open") void this.skipDroppedDtlsRecord();
       if (state === "open") for (const l of this.openListeners.splice(0)) l();
       if (state === "closed" || state === "closing") void this.close("data channel closed");
     });
@@ -254,6 +258,33 @@ export class AnsweringPeer {
       .catch((err: unknown) => this.logger.debug({ err }, "peer connection close failed"))
       .finally(done);
     return this.closing;
+  }
+
+  /**
+   * werift as DTLS client against libwebrtc (@roamhq/wrtc, observed every time): libwebrtc drops
+   * werift's epoch-1 DTLS record number 6, the 4th record after the channel opens. When that record
+   * carries response DATA, SCTP recovers only by its 1 s retransmission timeout, so every caller's first
+   * call took 1 s. Sending SCTP HEARTBEATs (which need no answer) until that record number is used
+   * up moves the loss onto one of them. Best effort: werift internals, skipped if they are not there.
+   */
+  private async skipDroppedDtlsRecord(): Promise<void> {
+    type Sctp = { timerHeartbeatExpired?: () => Promise<void>; heartbeatCancel?: () => void };
+    const sctp = (this.pc.sctpTransport as unknown as { sctp?: Sctp } | undefined)?.sctp;
+    const dtls = (this.pc.dtlsTransports[0] as unknown as { dtls?: { dtls?: { epoch: number; recordSequenceNumber: number } } } | undefined)
+      ?.dtls?.dtls;
+    if (typeof sctp?.timerHeartbeatExpired !== "function" || typeof sctp.heartbeatCancel !== "function" || !dtls) return;
+    try {
+      for (let i = 0; i < DROPPED_DTLS_RECORD && dtls.epoch === 1 && dtls.recordSequenceNumber < DROPPED_DTLS_RECORD; i++) {
+        const before = dtls.recordSequenceNumber;
+        // The expiry handler re-arms the heartbeat timer without clearing a pending one: clear it first,
+        // or an orphaned 30 s timer outlives the connection.
+        sctp.heartbeatCancel();
+        await sctp.timerHeartbeatExpired();
+        if (dtls.recordSequenceNumber === before) return; // data in flight: nothing was sent
+      }
+    } catch (err) {
+      this.logger.debug({ err }, "sending SCTP heartbeats failed");
+    }
   }
 
   private emitCandidate(c: IceCandidateJson | null): void {
