@@ -12,7 +12,7 @@ import {
   SensorClient,
   ServoClient,
   createRobotClient,
-  type RobotClient,
+  RobotClient,
   type Tick,
 } from "@viamrobotics/sdk";
 import { boardApi } from "../../host/components/board/board.js";
@@ -170,31 +170,44 @@ describe("the Viam SDK over WebRTC", () => {
 });
 
 describe("createRobotClient over WebRTC", () => {
-  test("connects (retrying the SDK's iceConnectionState race, spec §6.7)", async (t) => {
+  // createRobotClient(conf) is `new RobotClient().dial(conf)` followed by a check that
+  // iceConnectionState is "connected". libwebrtc as the caller reads "completed" from when its first
+  // pair is nominated until a second pair appears on the same network (a peer-reflexive one for its
+  // loopback candidate, some 10-30 ms later), so when the data channel opens inside that window
+  // createRobotClient throws "Failed to connect to robot" over a working connection (spec §6.7).
+  // Here that happened in most attempts. So: up to 5 attempts; each failure must be exactly that race
+  // (the client it dialed is connected and answers calls), and one success is reported when it comes.
+  test("connects, or fails only by the SDK's iceConnectionState race", async (t) => {
     const restore = quietSdk();
     const host = await startTestHost(withApiKey(allFakesConfig()));
+    const dial = Reflect.get(RobotClient.prototype, "dial") as (this: RobotClient, conf: unknown) => Promise<RobotClient>;
+    const dialed: RobotClient[] = [];
+    Reflect.set(RobotClient.prototype, "dial", function (this: RobotClient, conf: unknown) {
+      dialed.push(this);
+      return dial.call(this, conf);
+    });
     try {
       let client: RobotClient | undefined;
-      const errors: unknown[] = [];
-      // libwebrtc as the caller reads "completed" from when its first pair is nominated until a second
-      // pair appears on the same network (a peer-reflexive one for its loopback candidate, some 10-30 ms
-      // later); createRobotClient fails when the data channel opens inside that window.
-      for (let attempt = 0; attempt < 10 && !client; attempt++) {
+      let raced = 0;
+      for (let attempt = 0; attempt < 5 && !client; attempt++) {
         try {
           client = await createRobotClient(webrtcConf(host));
         } catch (err) {
-          // "Failed to connect to robot": the connection came up, but read "completed" at that moment.
-          errors.push(err);
-          await new Promise((resolve) => setTimeout(resolve, 50));
+          assert.match(String(err), /Failed to connect to robot/);
+          const loser = dialed.at(-1)!;
+          assert.equal(loser.peerConnection?.connectionState, "connected", "a failed createRobotClient must be the race");
+          assert.equal(typeof (await new SensorClient(loser, "sensor1").getReadings()).sine, "number");
+          raced++;
         }
       }
-      assert.ok(client, `createRobotClient failed 10 times: ${errors.map(String).join("; ")}`);
-      t.diagnostic(`createRobotClient connected after ${errors.length} failed attempt(s)`);
-      assert.equal(client.peerConnection?.connectionState, "connected");
-      const readings = await new SensorClient(client, "sensor1").getReadings();
-      assert.equal(typeof readings.sine, "number");
-      await client.disconnect();
+      if (client) {
+        assert.equal(client.peerConnection?.iceConnectionState, "connected");
+        assert.equal(typeof (await new SensorClient(client, "sensor1").getReadings()).sine, "number");
+      }
+      t.diagnostic(client ? `createRobotClient connected after ${raced} raced attempt(s)` : `createRobotClient lost the race ${raced} times`);
     } finally {
+      Reflect.set(RobotClient.prototype, "dial", dial);
+      for (const c of dialed) await c.disconnect();
       await host.close();
       restore();
     }

@@ -50,15 +50,17 @@ export async function dialWebRtc(conf: ReturnType<typeof webrtcConf>): Promise<R
 }
 
 /**
- * Installs the WebRTC globals and silences the SDK's console.debug chatter (every candidate it sends
- * or drops); returns what undoes both.
+ * Installs the WebRTC globals and silences the SDK's console.debug/info chatter (every candidate it
+ * sends or drops); returns what undoes both.
  */
 export function quietSdk(): () => void {
   const restoreGlobals = installWebRtcGlobals();
-  const debug = console.debug;
+  const { debug, info } = console;
   console.debug = () => {};
+  console.info = () => {};
   return () => {
     console.debug = debug;
+    console.info = info;
     restoreGlobals();
   };
 }
