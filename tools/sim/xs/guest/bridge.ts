@@ -225,7 +225,7 @@ function handleCommand(message: ArrayBuffer): ArrayBuffer {
       }
       case Event.EVAL: {
         const body = event[1] as string;
-        const run = (0, eval)("(function (modules) {\n" + body + "\n})") as (modules: Record<string, unknown>) => unknown;
+        const run = (0, eval)("(function hostRun(modules) {\n" + body + "\n})") as (modules: Record<string, unknown>) => unknown;
         return encode([Reply.OK, run(exposed) as WireValue], encodeOptions);
       }
       case Event.GC:
