@@ -240,3 +240,19 @@ describe("peer connection lifetime", () => {
 function fakeBoard(host: Host): FakeBoard {
   return host.machine.get<FakeBoard>(boardApi, "board1");
 }
+
+describe("a host without auth", () => {
+  test("the SDK dials over WebRTC with no credentials", async () => {
+    const restore = quietSdk();
+    const host = await startTestHost(allFakesConfig());
+    try {
+      const client = await dialWebRtc({ ...webrtcConf(host), credentials: undefined } as unknown as ReturnType<typeof webrtcConf>);
+      assert.equal(client.peerConnection?.connectionState, "connected");
+      assert.equal(typeof (await new SensorClient(client, "sensor1").getReadings()).sine, "number");
+      await client.disconnect();
+    } finally {
+      await host.close();
+      restore();
+    }
+  });
+});
