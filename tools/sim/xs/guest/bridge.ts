@@ -66,10 +66,11 @@ const live = new Map<number, Entry>();
 const handles = new WeakMap<object, number>();
 /** Handle → guest object, without keeping it alive. */
 const objects = new Map<number, WeakRef<object>>();
-let released: number[] = [];
+// XS runs these cleanup callbacks between jobs of a crank, while the host still waits for XS's
+// reply, so the release goes to the host at once.
 const finalizer = new FinalizationRegistry<number>((handle) => {
   objects.delete(handle);
-  released.push(handle);
+  issueCommand(encode([Op.RELEASE, [handle]]));
 });
 
 const encodeOptions = { refOf: (value: object) => handles.get(value) };
@@ -92,11 +93,6 @@ function errorOf(name: unknown, message: unknown): Error {
 
 /** Sends a request to the host and returns its result; a host-side exception is thrown here with its class and message. */
 export function request(message: WireValue[]): unknown {
-  if (released.length > 0) {
-    const handles = released;
-    released = [];
-    issueCommand(encode([Op.RELEASE, handles]));
-  }
   const reply = decode(issueCommand(encode(message, encodeOptions)), decodeOptions) as unknown[];
   if (reply[0] === Reply.OK) return reply[1];
   throw errorOf(reply[1], reply[2]);
