@@ -1,12 +1,30 @@
-// The running set of resources: builds each configured resource with its model, in dependency order,
-// looks them up for the API services, and closes them dependents first.
-// (The full resource graph with live reconfiguration replaces the simple ordering here.)
+// The running set of resources (rdk `robot/impl/resource_manager.go`, `resource/graph_node.go`):
+// every component and service is a node of the resource graph (graph.ts), with edges from
+// `depends_on` and from its model's `validate` (required implicit dependencies). Construction runs
+// over the graph's topological levels, up to 10 builds at once within a level, each with a timeout;
+// a resource whose dependencies are not ready fails with rdk's text and is retried every 5 s, and one
+// bad resource never stops the others. `reconfigure` applies a new set of resource configs: removed
+// resources close together with their dependents, changed ones are closed and rebuilt together with
+// their dependents, and the rest keep running untouched. Closing runs dependents first.
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
-import { apiString, resourceNameString, sameApi, type Api, type ResourceName } from "../resource/name.js";
-import type { ModelRegistry, Dependencies } from "../resource/registry.js";
+import { diffResources, jsonEqual } from "../config/diff.js";
+import { formatGoDuration, parseGoDuration, type MachineConfig } from "../config/schema.js";
 import { namedLogger } from "../log/logger.js";
+import { parseResourceName, resourceNameString, sameApi, type Api, type ResourceName } from "../resource/name.js";
+import type { Dependencies, Model, ModelRegistry } from "../resource/registry.js";
 import { internalCall, isActuator, type Resource } from "../resource/resource.js";
+import { DependencyEdgeError, ResourceGraph } from "./graph.js";
+
+/** rdk `DefaultResourceConfigurationTimeout`. */
+export const DEFAULT_RESOURCE_CONFIGURATION_TIMEOUT_MS = 120_000;
+export const RESOURCE_CONFIGURATION_TIMEOUT_ENV = "VIAM_RESOURCE_CONFIGURATION_TIMEOUT";
+/** rdk `resourceCloseTimeout`. */
+export const RESOURCE_CLOSE_TIMEOUT_MS = 30_000;
+/** How often resources that are not built yet are tried again (rdk's completeConfigWorker). */
+export const DEFAULT_RETRY_INTERVAL_MS = 5_000;
+/** Builds at once within a level (rdk's errgroup limit). */
+export const MAX_CONCURRENT_BUILDS = 10;
 
 export interface MachineResourceConfig {
   readonly name: string;
@@ -15,17 +33,38 @@ export interface MachineResourceConfig {
   readonly model: string;
   readonly attributes: JsonObject;
   readonly dependsOn: readonly string[];
+  /**
+   * The rest of the entry (frame, service_configs, log_configuration): not used to build, but a
+   * change in it is a change of the resource, which rebuilds it (as rdk's config diff does).
+   */
+  readonly extra?: JsonObject;
 }
 
 export type ResourceState = "unconfigured" | "configuring" | "ready" | "removing" | "unhealthy";
 
+/** What the machine knows about one configured resource. */
 export interface ResourceEntry {
   readonly name: ResourceName;
   readonly config: MachineResourceConfig;
-  state: ResourceState;
-  error?: string;
-  lastUpdated: Date;
-  resource?: Resource;
+  readonly state: ResourceState;
+  /** Set iff the state is unhealthy. */
+  readonly error?: string;
+  /** When the state last changed. */
+  readonly lastUpdated: Date;
+  readonly resource?: Resource;
+  /** The config revision that built the running instance ("" until one did). */
+  readonly revision: string;
+}
+
+export interface MachineOptions {
+  /** Retry interval for resources not built yet; default 5 s. */
+  retryIntervalMs?: number;
+  /** Per-build timeout; default from VIAM_RESOURCE_CONFIGURATION_TIMEOUT, else 2 min. */
+  buildTimeoutMs?: number;
+  /** Per-close timeout; default 30 s. */
+  closeTimeoutMs?: number;
+  /** Builds at once within a level; default 10. */
+  maxConcurrentBuilds?: number;
 }
 
 /** Thrown for a lookup of a resource that is not on the machine; services answer NOT_FOUND. */
@@ -36,7 +75,7 @@ export class ResourceNotFoundError extends Error {
   }
 }
 
-/** Thrown for a resource that exists but failed to build; services answer UNAVAILABLE. */
+/** Thrown for a resource that exists but is not built; services answer UNAVAILABLE. */
 export class ResourceUnavailableError extends Error {
   constructor(entry: ResourceEntry) {
     super(`resource "${resourceNameString(entry.name)}" is ${entry.state}${entry.error ? `: ${entry.error}` : ""}`);
@@ -44,42 +83,137 @@ export class ResourceUnavailableError extends Error {
   }
 }
 
+/** The machine's view of a config's components and services. */
+export function machineResources(config: MachineConfig): MachineResourceConfig[] {
+  return [...config.components, ...config.services].map((c) => {
+    const extra: Record<string, unknown> = { service_configs: c.serviceConfigs };
+    if (c.frame) extra.frame = c.frame;
+    if (c.logConfiguration) extra.log_configuration = c.logConfiguration;
+    return {
+      name: c.name,
+      api: c.api,
+      model: c.modelString,
+      attributes: c.attributes as JsonObject,
+      dependsOn: c.dependsOn,
+      extra: JSON.parse(JSON.stringify(extra)) as JsonObject,
+    };
+  });
+}
+
+/** The build timeout from VIAM_RESOURCE_CONFIGURATION_TIMEOUT (a Go duration), as rdk reads it. */
+export function resourceConfigurationTimeoutMs(logger?: Logger, env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[RESOURCE_CONFIGURATION_TIMEOUT_ENV];
+  if (!text) return DEFAULT_RESOURCE_CONFIGURATION_TIMEOUT_MS;
+  try {
+    const ms = parseGoDuration(text);
+    if (ms > 0) return ms;
+  } catch {
+    // fall through
+  }
+  logger?.warn(
+    `Failed to parse ${RESOURCE_CONFIGURATION_TIMEOUT_ENV} env var, falling back to default ${formatGoDuration(DEFAULT_RESOURCE_CONFIGURATION_TIMEOUT_MS)} timeout`,
+  );
+  return DEFAULT_RESOURCE_CONFIGURATION_TIMEOUT_MS;
+}
+
+/** rdk's text for names no node answers to. */
+export function unresolvedDependenciesText(names: readonly string[]): string {
+  return `resource has unresolved dependencies not found in machine config or connected remotes: [${names.join(" ")}]`;
+}
+
+interface Node {
+  readonly key: string;
+  readonly name: ResourceName;
+  config: MachineResourceConfig;
+  state: ResourceState;
+  error?: string;
+  lastUpdated: Date;
+  resource?: Resource;
+  revision: string;
+  /** The revision the next successful build takes. */
+  pendingRevision: string;
+  needsBuild: boolean;
+  everBuilt: boolean;
+  model?: Model;
+  validationError?: string;
+  required: string[];
+  optional: string[];
+  /** Required dependency names that are not edges yet. */
+  unresolved: string[];
+  /** Why a name could not become an edge (a cycle, itself, an ambiguous name). */
+  resolveErrors: Map<string, string>;
+  /** Dependency name -> the node key it resolved to. */
+  resolved: Map<string, string>;
+  /** The optional dependencies the running instance was given (by name; undefined = absent). */
+  optionalGiven?: Map<string, Resource | undefined>;
+  /** Bumped whenever the running instance is closed or the config changes; a build that finds it changed throws its result away. */
+  generation: number;
+  /** A build in flight, including one that outlived its timeout. */
+  building?: Promise<void>;
+}
+
 export class Machine {
-  readonly #entries = new Map<string, ResourceEntry>();
-  /** Build order, so close can run it backwards. */
-  readonly #built: ResourceEntry[] = [];
+  readonly #nodes = new Map<string, Node>();
+  readonly #graph = new ResourceGraph((key) => parseResourceName(key)?.name ?? key);
+  readonly #registry: ModelRegistry;
+  readonly #logger: Logger;
+  readonly #rmLogger: Logger;
+  readonly #retryIntervalMs: number;
+  readonly #buildTimeoutMs: number;
+  readonly #closeTimeoutMs: number;
+  readonly #maxConcurrentBuilds: number;
+  #queue: Promise<void> = Promise.resolve();
+  #retryTimer: NodeJS.Timeout | undefined;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+
+  /** initializing until the first config has been applied. */
   state: "initializing" | "running" = "initializing";
+  /** The revision of the config applied last. */
   revision = "";
-  /** When the current config was taken in. */
+  /** When the config applied last was taken in. */
   configuredAt = new Date();
 
-  constructor(
-    private readonly registry: ModelRegistry,
-    private readonly logger: Logger,
-  ) {}
+  constructor(registry: ModelRegistry, logger: Logger, options: MachineOptions = {}) {
+    this.#registry = registry;
+    this.#logger = logger;
+    this.#rmLogger = namedLogger(logger, "resource_manager");
+    this.#retryIntervalMs = options.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS;
+    this.#buildTimeoutMs = options.buildTimeoutMs ?? resourceConfigurationTimeoutMs(logger);
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? RESOURCE_CLOSE_TIMEOUT_MS;
+    this.#maxConcurrentBuilds = options.maxConcurrentBuilds ?? MAX_CONCURRENT_BUILDS;
+  }
 
-  /** Builds every resource; one that fails is recorded as unhealthy and never stops the others. */
+  /** Applies the first config; the machine is running once it returns, whatever failed to build. */
   async start(configs: readonly MachineResourceConfig[], revision = ""): Promise<void> {
-    this.revision = revision;
-    this.configuredAt = new Date();
-    for (const config of configs) {
-      const name: ResourceName = { ...config.api, name: config.name };
-      this.#entries.set(resourceNameString(name), { name, config, state: "unconfigured", lastUpdated: new Date() });
-    }
-    for (const entry of this.#buildOrder()) await this.#build(entry);
+    await this.reconfigure(configs, revision);
     this.state = "running";
   }
 
+  /**
+   * Moves the machine to a new set of resource configs. Resolves once every resource that can be
+   * built now has been tried; the rest are retried in the background.
+   */
+  reconfigure(configs: readonly MachineResourceConfig[], revision = ""): Promise<void> {
+    return this.#serialize(() => this.#reconfigure(configs, revision));
+  }
+
+  /** Every configured resource, in config order. */
   entries(): ResourceEntry[] {
-    return [...this.#entries.values()];
+    return [...this.#nodes.values()];
   }
 
   /** The resource for a call; throws ResourceNotFoundError or ResourceUnavailableError. */
   get<R extends Resource>(api: Api, name: string): R {
-    const entry = this.#entries.get(resourceNameString({ ...api, name }));
-    if (!entry) throw new ResourceNotFoundError({ ...api, name });
-    if (entry.state !== "ready" || !entry.resource) throw new ResourceUnavailableError(entry);
-    return entry.resource as R;
+    const node = this.#nodes.get(resourceNameString({ ...api, name }));
+    if (!node) throw new ResourceNotFoundError({ ...api, name });
+    if (node.state !== "ready" || !node.resource) throw new ResourceUnavailableError(node);
+    return node.resource as R;
+  }
+
+  /** What `name` depends on (full names), as the graph has it now. */
+  dependenciesOf(name: ResourceName): string[] {
+    return this.#graph.parents(resourceNameString(name));
   }
 
   /**
@@ -89,12 +223,13 @@ export class Machine {
   async stopAll(extras: ReadonlyMap<string, JsonObject> = new Map()): Promise<void> {
     const failures: string[] = [];
     await Promise.all(
-      this.#built.map(async (e) => {
-        if (e.resource && isActuator(e.resource)) {
+      [...this.#nodes.values()].map(async (n) => {
+        const r = n.state === "ready" ? n.resource : undefined;
+        if (r && isActuator(r)) {
           try {
-            await e.resource.stop({ ...internalCall(), extra: extras.get(resourceNameString(e.name)) ?? {} });
+            await r.stop({ ...internalCall(), extra: extras.get(n.key) ?? {} });
           } catch (err) {
-            failures.push(`${resourceNameString(e.name)}: ${(err as Error).message}`);
+            failures.push(`${n.key}: ${(err as Error).message}`);
           }
         }
       }),
@@ -102,102 +237,410 @@ export class Machine {
     if (failures.length > 0) throw new Error(`failed to stop: ${failures.join("; ")}`);
   }
 
-  /** Closes resources in reverse build order, so dependents close before what they depend on. */
-  async close(): Promise<void> {
-    for (const entry of this.#built.reverse()) {
-      entry.state = "removing";
+  /**
+   * Closes every resource, dependents before what they depend on (levels in parallel), each
+   * within the close timeout. Does not wait for builds in flight: their results are closed when
+   * they arrive.
+   */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing = true;
+      clearTimeout(this.#retryTimer);
+      await this.#closeNodes(new Set(this.#nodes.keys()), () => "remove");
+    })();
+    return this.#closed;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reconfiguration
+
+  #serialize(fn: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch((err: unknown) => this.#rmLogger.error({ err }, "reconfiguration failed"));
+    return run;
+  }
+
+  async #reconfigure(configs: readonly MachineResourceConfig[], revision: string): Promise<void> {
+    if (this.#closing) return;
+    const current = [...this.#nodes.values()].map((n) => n.config);
+    const diff = diffResources(current, configs, jsonEqual);
+    this.revision = revision;
+    this.configuredAt = new Date();
+    for (const c of diff.unmodified) {
+      const node = this.#nodes.get(keyOf(c))!;
+      node.pendingRevision = revision;
+      if (node.state === "ready") node.revision = revision;
+    }
+    if (diff.added.length + diff.modified.length + diff.removed.length === 0) {
+      await this.#completeConfig();
+      return;
+    }
+
+    // Close what goes away or changes, and everything depending on it, dependents first.
+    const removed = new Set(diff.removed.map(keyOf));
+    const modified = new Set(diff.modified.map(keyOf));
+    for (const key of removed) this.#setState(this.#nodes.get(key)!, "removing");
+    const affected = this.#graph.withDescendants([...removed, ...modified]);
+    await this.#closeNodes(affected, (key) => (removed.has(key) ? "remove" : "rebuild"));
+
+    for (const key of removed) this.#removeNode(key);
+    for (const config of diff.modified) {
+      const node = this.#nodes.get(keyOf(config))!;
+      node.config = config;
+      node.pendingRevision = revision;
+      node.generation += 1;
+      this.#analyze(node);
+    }
+    for (const config of diff.added) {
+      const key = keyOf(config);
+      const node: Node = {
+        key,
+        name: { ...config.api, name: config.name },
+        config,
+        state: "unconfigured",
+        lastUpdated: new Date(),
+        revision: "",
+        pendingRevision: revision,
+        needsBuild: true,
+        everBuilt: false,
+        required: [],
+        optional: [],
+        unresolved: [],
+        resolveErrors: new Map(),
+        resolved: new Map(),
+        generation: 0,
+      };
+      this.#nodes.set(key, node);
+      this.#graph.add(key);
+      this.#analyze(node);
+    }
+    await this.#completeConfig();
+  }
+
+  /** Looks up the model and runs its validate: the node's dependencies, or its validation error. */
+  #analyze(node: Node): void {
+    const { config } = node;
+    node.model = this.#registry.lookup(config.api, config.model);
+    node.validationError = undefined;
+    let implicit = { required: [] as string[], optional: [] as string[] };
+    if (node.model?.validate) {
       try {
-        await entry.resource?.close();
+        implicit = node.model.validate(config.attributes);
       } catch (err) {
-        this.logger.error({ err, resource: resourceNameString(entry.name) }, "close failed");
+        node.validationError = errorText(err);
       }
     }
-    this.#built.length = 0;
+    node.required = unique([...config.dependsOn, ...implicit.required]);
+    node.optional = unique(implicit.optional).filter((n) => !node.required.includes(n));
+    this.#graph.removeParentEdges(node.key);
+    node.unresolved = [...node.required];
+    node.resolved.clear();
+    node.resolveErrors.clear();
   }
 
-  /** Depth-first order over depends_on and implicit dependencies; a cycle leaves its members unhealthy. */
-  #buildOrder(): ResourceEntry[] {
-    const order: ResourceEntry[] = [];
-    const seen = new Set<ResourceEntry>();
-    const visiting = new Set<ResourceEntry>();
-    const visit = (e: ResourceEntry) => {
-      if (seen.has(e)) return;
-      if (visiting.has(e)) {
-        e.state = "unhealthy";
-        e.error = `circular dependency involving ${e.config.name}`;
-        return;
+  #removeNode(key: string): void {
+    // Dependents that stay lose the edge; the name goes back to unresolved until a node answers to it again.
+    for (const child of this.#graph.children(key)) {
+      const c = this.#nodes.get(child);
+      if (!c) continue;
+      for (const [dep, target] of c.resolved) {
+        if (target === key) {
+          c.resolved.delete(dep);
+          c.unresolved.push(dep);
+        }
       }
-      visiting.add(e);
-      for (const dep of this.#dependencyNames(e)) {
-        const d = this.#findByShortName(dep);
-        if (d) visit(d);
-      }
-      visiting.delete(e);
-      seen.add(e);
-      order.push(e);
-    };
-    for (const e of this.#entries.values()) visit(e);
-    return order;
-  }
-
-  #dependencyNames(e: ResourceEntry): string[] {
-    const model = this.registry.lookup(e.config.api, e.config.model);
-    let implicit: string[] = [];
-    try {
-      implicit = model?.validate?.(e.config.attributes).required ?? [];
-    } catch {
-      // The build reports the validation error.
     }
-    return [...e.config.dependsOn, ...implicit];
+    this.#graph.remove(key);
+    this.#nodes.delete(key);
   }
 
-  #findByShortName(name: string, api?: Api): ResourceEntry | undefined {
-    for (const e of this.#entries.values()) if (e.name.name === name && (!api || sameApi(e.name, api))) return e;
-    return undefined;
+  /** Builds what needs building, level by level, and again while optional dependencies come and go. */
+  async #completeConfig(): Promise<void> {
+    for (let round = 0; round < 5 && !this.#closing; round++) {
+      this.#resolve();
+      const changed = [...this.#nodes.values()].filter((n) => this.#optionalChanged(n));
+      if (changed.length > 0) {
+        for (const n of changed) {
+          this.#rmLogger.info({ resource: n.key }, "Optional dependencies changed; rebuilding resource");
+        }
+        await this.#closeNodes(this.#graph.withDescendants(changed.map((n) => n.key)), () => "rebuild");
+      }
+      if (![...this.#nodes.values()].some((n) => n.needsBuild && !n.building)) break;
+      for (const level of this.#graph.levels()) {
+        if (this.#closing) return;
+        const todo = level.map((k) => this.#nodes.get(k)!).filter((n) => n.needsBuild && !n.building);
+        await runLimited(todo, this.#maxConcurrentBuilds, (n) => this.#build(n));
+      }
+      if (![...this.#nodes.values()].some((n) => this.#optionalChanged(n))) break;
+    }
+    this.#scheduleRetry();
   }
 
-  async #build(entry: ResourceEntry): Promise<void> {
-    if (entry.state === "unhealthy") return;
-    const { config } = entry;
-    const model = this.registry.lookup(config.api, config.model);
+  #scheduleRetry(): void {
+    if (this.#closing || this.#retryTimer !== undefined) return;
+    if (![...this.#nodes.values()].some((n) => n.needsBuild)) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#serialize(() => this.#completeConfig());
+    }, this.#retryIntervalMs);
+    this.#retryTimer.unref();
+  }
+
+  /** Turns dependency names into graph edges where a node answers to them (rdk `ResolveDependencies`). */
+  #resolve(): void {
+    for (const node of this.#nodes.values()) {
+      if (node.unresolved.length === 0) continue;
+      const before = new Map(node.resolveErrors);
+      node.resolveErrors.clear();
+      const remaining: string[] = [];
+      for (const dep of node.unresolved) {
+        const { key, error } = this.#lookupName(dep, node);
+        if (key !== undefined) {
+          try {
+            this.#graph.addEdge(node.key, key);
+            node.resolved.set(dep, key);
+            continue;
+          } catch (err) {
+            if (!(err instanceof DependencyEdgeError)) throw err;
+            node.resolveErrors.set(dep, err.message);
+          }
+        } else if (error !== undefined) {
+          node.resolveErrors.set(dep, error);
+        }
+        remaining.push(dep);
+      }
+      node.unresolved = remaining;
+      for (const [dep, error] of node.resolveErrors) {
+        if (before.get(dep) !== error) {
+          this.#rmLogger.error({ name: node.key, parent: dep, error }, "error adding dependency for resource as a child to parent");
+        }
+      }
+    }
+  }
+
+  /** The node a dependency name means: a full name, or a short name only one node has. */
+  #lookupName(dep: string, self: Node): { key?: string; error?: string } {
+    const full = parseResourceName(dep);
+    let matches: string[];
+    if (full) {
+      const key = resourceNameString(full);
+      matches = this.#nodes.has(key) ? [key] : [];
+    } else {
+      matches = [...this.#nodes.values()].filter((n) => n.name.name === dep).map((n) => n.key);
+    }
+    if (matches.length === 0) return {};
+    if (matches.length > 1) return { error: `conflicting names for resource "${self.key}": [${matches.join(" ")}]` };
+    if (matches[0] === self.key) return { error: `node cannot depend on itself: "${self.key}"` };
+    return { key: matches[0] };
+  }
+
+  /** The optional dependencies available now: name -> instance when present and ready. */
+  #optionalNow(node: Node): Map<string, Resource | undefined> {
+    const out = new Map<string, Resource | undefined>();
+    for (const dep of node.optional) {
+      const { key } = this.#lookupName(dep, node);
+      const target = key === undefined ? undefined : this.#nodes.get(key);
+      out.set(dep, target?.state === "ready" ? target.resource : undefined);
+    }
+    return out;
+  }
+
+  /** A running resource whose optional dependencies appeared, went away or were rebuilt since it was built. */
+  #optionalChanged(node: Node): boolean {
+    if (node.state !== "ready" || node.optional.length === 0 || !node.optionalGiven) return false;
+    for (const [dep, instance] of this.#optionalNow(node)) {
+      if (node.optionalGiven.get(dep) !== instance) return true;
+    }
+    return false;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Building and closing
+
+  #resourceLogger(node: Node): Logger {
+    return namedLogger(this.#logger, `resource_manager.${node.key}`);
+  }
+
+  #setState(node: Node, state: ResourceState, error?: string): void {
+    node.state = state;
+    node.error = error;
+    node.lastUpdated = new Date();
+  }
+
+  async #build(node: Node): Promise<void> {
+    if (this.#closing || this.#nodes.get(node.key) !== node) return;
+    const log = this.#resourceLogger(node);
     const fail = (message: string) => {
-      entry.state = "unhealthy";
-      entry.error = message;
-      entry.lastUpdated = new Date();
-      this.logger.error({ resource: resourceNameString(entry.name) }, message);
+      this.#setState(node, "unhealthy", message);
+      log.error({ resource: node.key, model: node.config.model }, message);
     };
-    if (!model) return fail(`unknown resource type: API ${apiString(config.api)} with model ${config.model} not registered`);
-    try {
-      model.validate?.(config.attributes);
-    } catch (err) {
-      return fail(`invalid config for ${config.name}: ${(err as Error).message}`);
+    const model = node.model;
+    if (!model) {
+      return fail(
+        `resource build error: unknown resource type: API ${apiText(node.config.api)} with model ${node.config.model} not registered; There may be no module in config that provides this model`,
+      );
     }
-    for (const dep of this.#dependencyNames(entry)) {
-      const d = this.#findByShortName(dep);
-      if (!d) return fail(`dependency "${dep}" of ${config.name} is not in the config`);
-      if (d.state !== "ready") return fail(`dependency "${dep}" of ${config.name} is not ready`);
+    if (node.validationError !== undefined) return fail(`resource config validation error: ${node.validationError}`);
+    if (node.unresolved.length > 0) {
+      const plain = node.unresolved.filter((d) => !node.resolveErrors.has(d));
+      const parts = [...node.resolveErrors.values()];
+      if (plain.length > 0) parts.push(unresolvedDependenciesText(plain));
+      return fail(`resource build error: ${parts.join("; ")}`);
     }
-    entry.state = "configuring";
-    const deps: Dependencies = {
+    for (const parentKey of this.#graph.parents(node.key)) {
+      const parent = this.#nodes.get(parentKey)!;
+      if (parent.state !== "ready" || !parent.resource) {
+        const reason =
+          parent.error ?? (parent.state === "removing" ? "resource is pending removal" : "resource not initialized yet");
+        return fail(
+          `resource build error: dependency ${parent.name.name} is not ready yet; reason=resource ${parentKey} not available; reason=${reason}`,
+        );
+      }
+    }
+
+    const generation = node.generation;
+    this.#setState(node, "configuring");
+    this.#rmLogger.info({ resource: node.key, model: node.config.model }, `Now ${node.everBuilt ? "rebuild" : "construct"}ing resource`);
+    const optionalGiven = this.#optionalNow(node);
+    const abort = new AbortController();
+    const dependencies: Dependencies = {
       get: <R extends Resource>(api: Api, name: string) => this.get<R>(api, name),
       find: <R extends Resource>(api: Api, name: string) => {
-        const d = this.#findByShortName(name, api);
-        return d?.state === "ready" ? (d.resource as R) : undefined;
+        const n = [...this.#nodes.values()].find((x) => x.name.name === name && sameApi(x.name, api));
+        return n?.state === "ready" ? (n.resource as R | undefined) : undefined;
       },
     };
-    try {
-      entry.resource = await model.build({
-        name: config.name,
-        attributes: config.attributes,
-        dependencies: deps,
-        logger: namedLogger(this.logger, `resource_manager.${resourceNameString(entry.name)}`),
+    const attempt = (async () =>
+      model.build({ name: node.config.name, attributes: node.config.attributes, dependencies, logger: log, signal: abort.signal }))();
+    const settled = attempt.then(
+      (resource) => ({ ok: true as const, resource }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
+    const building = settled.then(() => undefined);
+    node.building = building;
+    const stopSlowLog = slowLogger(this.#rmLogger, "Waiting for resource to complete (re)configuration", node.key);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.#buildTimeoutMs);
+    });
+    const outcome = await Promise.race([settled, timedOut]);
+    clearTimeout(timer);
+    stopSlowLog();
+
+    if (outcome === "timeout") {
+      const text = `resource ${node.key} timed out after ${formatGoDuration(this.#buildTimeoutMs)} during reconfigure`;
+      abort.abort(new Error(text));
+      this.#rmLogger.warn(text);
+      fail(`resource build error: ${text}`);
+      void settled.then(async (late) => {
+        if (node.building === building) node.building = undefined;
+        if (late.ok) {
+          this.#rmLogger.info({ resource: node.key }, "resource finished building after its timeout; closing the late result");
+          await this.#closeResource(node.key, late.resource);
+        }
+        this.#scheduleRetry();
       });
-      entry.state = "ready";
-      entry.error = undefined;
-      entry.lastUpdated = new Date();
-      this.#built.push(entry);
-    } catch (err) {
-      fail(`failed to build ${config.name}: ${(err as Error).message}`);
+      return;
+    }
+    node.building = undefined;
+    if (!outcome.ok) return fail(`resource build error: ${errorText(outcome.err)}`);
+    if (this.#closing || node.generation !== generation || this.#nodes.get(node.key) !== node) {
+      await this.#closeResource(node.key, outcome.resource);
+      return;
+    }
+    node.resource = outcome.resource;
+    node.optionalGiven = optionalGiven;
+    node.revision = node.pendingRevision;
+    node.needsBuild = false;
+    node.everBuilt = true;
+    this.#setState(node, "ready");
+  }
+
+  /**
+   * Closes the running instances of `keys`, dependents first, in parallel within a level. A node
+   * being removed is marked removing; one to be rebuilt is marked to be built again.
+   */
+  async #closeNodes(keys: ReadonlySet<string>, modeOf: (key: string) => "remove" | "rebuild"): Promise<void> {
+    for (const level of this.#graph.reverseLevels(keys)) {
+      await Promise.all(
+        level.map(async (key) => {
+            const node = this.#nodes.get(key);
+            if (!node) return;
+            node.generation += 1;
+            if (modeOf(key) === "remove") {
+              if (node.state !== "removing") this.#setState(node, "removing");
+            } else {
+              node.needsBuild = true;
+              if (node.state !== "unconfigured") this.#setState(node, "configuring");
+            }
+            const resource = node.resource;
+            node.resource = undefined;
+            if (resource) await this.#closeResource(key, resource);
+          }),
+      );
     }
   }
+
+  async #closeResource(key: string, resource: Resource): Promise<void> {
+    this.#rmLogger.info({ resource: key }, "Now removing resource");
+    const stopSlowLog = slowLogger(this.#rmLogger, "Waiting for resource to close", key);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.#closeTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([(async () => resource.close())().then(() => "closed" as const), timedOut]);
+      if (outcome === "timeout") {
+        this.#rmLogger.error({ resource: key }, `resource ${key} timed out after ${formatGoDuration(this.#closeTimeoutMs)} during close`);
+      }
+    } catch (err) {
+      this.#rmLogger.error({ resource: key, error: errorText(err) }, "error closing resource");
+    } finally {
+      clearTimeout(timer);
+      stopSlowLog();
+    }
+  }
+}
+
+function keyOf(c: { name: string; api: Api }): string {
+  return resourceNameString({ ...c.api, name: c.name });
+}
+
+function apiText(api: Api): string {
+  return `${api.namespace}:${api.type}:${api.subtype}`;
+}
+
+function unique(names: readonly string[]): string[] {
+  return [...new Set(names)];
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Runs `fn` over `items` with at most `limit` at once. */
+async function runLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+}
+
+/** rdk `SlowLogger`: warns after 2 s, then 3 s later, then every 5 s, until stopped. */
+function slowLogger(logger: Logger, message: string, resource: string): () => void {
+  const started = performance.now();
+  let delay = 2000;
+  let timer: NodeJS.Timeout;
+  const tick = () => {
+    const elapsed = Math.round((performance.now() - started) / 1000) * 1000;
+    logger.warn({ resource, time_elapsed: formatGoDuration(elapsed) }, message);
+    delay = delay === 2000 ? 3000 : 5000;
+    timer = setTimeout(tick, delay).unref();
+  };
+  timer = setTimeout(tick, delay).unref();
+  return () => clearTimeout(timer);
 }

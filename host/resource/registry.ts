@@ -17,6 +17,11 @@ export interface ModelContext {
   readonly attributes: JsonObject;
   readonly dependencies: Dependencies;
   readonly logger: Logger;
+  /**
+   * Aborted when the machine gives up on this build (the configuration timeout, or shutdown). A
+   * model that ignores it still has its late result closed.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What a model's attribute check finds: the resources it needs, by short name. */

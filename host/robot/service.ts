@@ -82,7 +82,7 @@ export function robotService(deps: RobotServiceDeps): Partial<ServiceImpl<typeof
         name: { ...e.name },
         state: resourceStates[e.state],
         lastUpdated: timestampFromDate(e.lastUpdated),
-        revision: machine.revision,
+        revision: e.revision,
         error: e.error ?? "",
       })),
     }),
