@@ -54,159 +54,155 @@ export interface DecodeOptions {
   deref?: (handle: number) => unknown;
 }
 
-class Writer {
-  bytes = new Uint8Array(64);
-  length = 0;
-  #float: DataView | undefined;
+// The encoder and decoder keep their state in module variables and write into one growing buffer:
+// on XS (an interpreter) every allocation and call counts, and the bridge encodes and decodes
+// around every I2C transfer. Neither is re-entrant (refOf and deref must not encode or decode).
 
-  reserve(n: number): void {
-    if (this.length + n <= this.bytes.length) return;
-    let size = this.bytes.length * 2;
-    while (size < this.length + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.bytes.subarray(0, this.length));
-    this.bytes = next;
-    this.#float = undefined;
+let out = new Uint8Array(256);
+let outView = new DataView(out.buffer);
+let length = 0;
+
+function reserve(n: number): void {
+  if (length + n <= out.length) return;
+  let size = out.length * 2;
+  while (size < length + n) size *= 2;
+  const next = new Uint8Array(size);
+  next.set(out.subarray(0, length));
+  out = next;
+  outView = new DataView(out.buffer);
+}
+
+function writeVarint(value: number): void {
+  // value is a non-negative integer below 2^32 (lengths, counts, zigzagged int32).
+  reserve(5);
+  while (value > 0x7f) {
+    out[length++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
   }
+  out[length++] = value;
+}
 
-  byte(value: number): void {
-    this.reserve(1);
-    this.bytes[this.length++] = value;
-  }
-
-  varint(value: number): void {
-    // value is a non-negative integer below 2^32 (lengths, counts, zigzagged int32).
-    this.reserve(5);
-    while (value > 0x7f) {
-      this.bytes[this.length++] = (value & 0x7f) | 0x80;
-      value = Math.floor(value / 128);
-    }
-    this.bytes[this.length++] = value;
-  }
-
-  float(value: number): void {
-    this.reserve(8);
-    this.#float ??= new DataView(this.bytes.buffer);
-    this.#float.setFloat64(this.length, value, true);
-    this.length += 8;
-  }
-
-  raw(bytes: Uint8Array): void {
-    this.varint(bytes.length);
-    this.reserve(bytes.length);
-    this.bytes.set(bytes, this.length);
-    this.length += bytes.length;
-  }
-
-  string(value: string): void {
-    // UTF-8 by hand: at most 3 bytes per UTF-16 unit.
-    const start = this.length;
-    const n = value.length;
-    this.reserve(5 + n * 3);
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      if (value.charCodeAt(i) > 0x7f) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      this.varint(n);
-      for (let i = 0; i < n; i++) this.bytes[this.length++] = value.charCodeAt(i);
-      return;
-    }
-    const utf8 = new Uint8Array(n * 3);
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      let c = value.charCodeAt(i);
-      if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
-        const d = value.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-          i++;
-        }
-      }
-      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // a lone surrogate, as TextEncoder does
-      if (c < 0x80) utf8[k++] = c;
-      else if (c < 0x800) {
-        utf8[k++] = 0xc0 | (c >> 6);
-        utf8[k++] = 0x80 | (c & 0x3f);
-      } else if (c < 0x10000) {
-        utf8[k++] = 0xe0 | (c >> 12);
-        utf8[k++] = 0x80 | ((c >> 6) & 0x3f);
-        utf8[k++] = 0x80 | (c & 0x3f);
-      } else {
-        utf8[k++] = 0xf0 | (c >> 18);
-        utf8[k++] = 0x80 | ((c >> 12) & 0x3f);
-        utf8[k++] = 0x80 | ((c >> 6) & 0x3f);
-        utf8[k++] = 0x80 | (c & 0x3f);
-      }
-    }
-    this.length = start;
-    this.raw(utf8.subarray(0, k));
+function writeBytes(bytes: Uint8Array): void {
+  const n = bytes.length;
+  writeVarint(n);
+  reserve(n);
+  if (n <= 16) for (let i = 0; i < n; i++) out[length++] = bytes[i];
+  else {
+    out.set(bytes, length);
+    length += n;
   }
 }
 
-function encodeInto(w: Writer, value: unknown, options: EncodeOptions, depth: number): void {
+function writeString(value: string): void {
+  const n = value.length;
+  reserve(5 + n * 3);
+  const start = length;
+  if (n < 128) {
+    out[length++] = n;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 0x7f) break;
+      out[length++] = c;
+    }
+    if (i === n) return; // ASCII, the usual case: method and option names
+    length = start;
+  }
+  // UTF-8 by hand (no TextEncoder on a board): at most 3 bytes per UTF-16 unit.
+  const utf8 = new Uint8Array(n * 3);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    let c = value.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+      const d = value.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      }
+    }
+    if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // a lone surrogate, as TextEncoder does
+    if (c < 0x80) utf8[k++] = c;
+    else if (c < 0x800) {
+      utf8[k++] = 0xc0 | (c >> 6);
+      utf8[k++] = 0x80 | (c & 0x3f);
+    } else if (c < 0x10000) {
+      utf8[k++] = 0xe0 | (c >> 12);
+      utf8[k++] = 0x80 | ((c >> 6) & 0x3f);
+      utf8[k++] = 0x80 | (c & 0x3f);
+    } else {
+      utf8[k++] = 0xf0 | (c >> 18);
+      utf8[k++] = 0x80 | ((c >> 12) & 0x3f);
+      utf8[k++] = 0x80 | ((c >> 6) & 0x3f);
+      utf8[k++] = 0x80 | (c & 0x3f);
+    }
+  }
+  writeBytes(utf8.subarray(0, k));
+}
+
+function writeValue(value: unknown, refOf: EncodeOptions["refOf"], depth: number): void {
   if (depth > 64) throw new RangeError("value nested too deeply to marshal");
+  reserve(1);
   switch (typeof value) {
     case "undefined":
-      w.byte(T_UNDEFINED);
+      out[length++] = T_UNDEFINED;
       return;
     case "boolean":
-      w.byte(value ? T_TRUE : T_FALSE);
+      out[length++] = value ? T_TRUE : T_FALSE;
       return;
     case "number":
-      if ((value | 0) === value && !Object.is(value, -0)) {
-        w.byte(T_INT);
-        w.varint(value >= 0 ? value * 2 : -value * 2 - 1);
+      if ((value | 0) === value && (value !== 0 || 1 / value > 0)) {
+        out[length++] = T_INT;
+        writeVarint(value >= 0 ? value * 2 : -value * 2 - 1);
       } else {
-        w.byte(T_FLOAT);
-        w.float(value);
+        out[length++] = T_FLOAT;
+        reserve(8);
+        outView.setFloat64(length, value, true);
+        length += 8;
       }
       return;
     case "string":
-      w.byte(T_STRING);
-      w.string(value);
+      out[length++] = T_STRING;
+      writeString(value);
       return;
     case "object": {
       if (value === null) {
-        w.byte(T_NULL);
-        return;
-      }
-      if (value instanceof WireRef) {
-        w.byte(T_REF);
-        w.varint(value.handle);
-        return;
-      }
-      const handle = options.refOf?.(value);
-      if (handle !== undefined) {
-        w.byte(T_REF);
-        w.varint(handle);
-        return;
-      }
-      if (value instanceof ArrayBuffer) {
-        w.byte(T_BYTES);
-        w.raw(new Uint8Array(value));
-        return;
-      }
-      if (ArrayBuffer.isView(value)) {
-        w.byte(T_BYTES);
-        w.raw(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+        out[length++] = T_NULL;
         return;
       }
       if (Array.isArray(value)) {
-        w.byte(T_ARRAY);
-        w.varint(value.length);
-        for (const item of value) encodeInto(w, item, options, depth + 1);
+        out[length++] = T_ARRAY;
+        const n = value.length;
+        writeVarint(n);
+        for (let i = 0; i < n; i++) writeValue(value[i], refOf, depth + 1);
         return;
       }
+      if (value instanceof Uint8Array) {
+        out[length++] = T_BYTES;
+        writeBytes(value);
+        return;
+      }
+      if (value instanceof ArrayBuffer) {
+        out[length++] = T_BYTES;
+        writeBytes(new Uint8Array(value));
+        return;
+      }
+      if (ArrayBuffer.isView(value)) {
+        out[length++] = T_BYTES;
+        writeBytes(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+        return;
+      }
+      const handle = value instanceof WireRef ? value.handle : refOf?.(value);
+      if (handle !== undefined) {
+        out[length++] = T_REF;
+        writeVarint(handle);
+        return;
+      }
+      out[length++] = T_OBJECT;
       const keys = Object.keys(value);
-      w.byte(T_OBJECT);
-      w.varint(keys.length);
+      writeVarint(keys.length);
       for (const key of keys) {
-        w.string(key);
-        encodeInto(w, (value as Record<string, unknown>)[key], options, depth + 1);
+        writeString(key);
+        writeValue((value as Record<string, unknown>)[key], refOf, depth + 1);
       }
       return;
     }
@@ -216,80 +212,65 @@ function encodeInto(w: Writer, value: unknown, options: EncodeOptions, depth: nu
 }
 
 /** The bytes of `value`, in a fresh ArrayBuffer of exactly that length. */
-export function encode(value: unknown, options: EncodeOptions = {}): ArrayBuffer {
-  const w = new Writer();
-  encodeInto(w, value, options, 0);
-  return w.bytes.buffer.slice(0, w.length);
+export function encode(value: unknown, options?: EncodeOptions): ArrayBuffer {
+  length = 0;
+  writeValue(value, options?.refOf, 0);
+  return out.buffer.slice(0, length);
 }
 
-class Reader {
-  readonly bytes: Uint8Array;
-  offset = 0;
-  #view: DataView | undefined;
+let input: Uint8Array = new Uint8Array(0);
+let inputView: DataView | undefined;
+let offset = 0;
 
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-  }
+function truncated(): never {
+  throw new RangeError("truncated bridge message");
+}
 
-  byte(): number {
-    if (this.offset >= this.bytes.length) throw new RangeError("truncated bridge message");
-    return this.bytes[this.offset++];
-  }
-
-  varint(): number {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      const b = this.byte();
-      value += (b & 0x7f) * scale;
-      if (b < 0x80) return value;
-      scale *= 128;
-      if (scale > 2 ** 35) throw new RangeError("bad varint in bridge message");
-    }
-  }
-
-  take(n: number): Uint8Array {
-    if (this.offset + n > this.bytes.length) throw new RangeError("truncated bridge message");
-    const slice = this.bytes.subarray(this.offset, this.offset + n);
-    this.offset += n;
-    return slice;
-  }
-
-  float(): number {
-    const b = this.take(8);
-    this.#view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
-    return this.#view.getFloat64(b.byteOffset - this.bytes.byteOffset, true);
-  }
-
-  string(): string {
-    const b = this.take(this.varint());
-    let out = "";
-    let chunk: number[] = [];
-    for (let i = 0; i < b.length; ) {
-      const c = b[i++];
-      let code: number;
-      if (c < 0x80) code = c;
-      else if (c < 0xe0) code = ((c & 0x1f) << 6) | (b[i++] & 0x3f);
-      else if (c < 0xf0) code = ((c & 0x0f) << 12) | ((b[i++] & 0x3f) << 6) | (b[i++] & 0x3f);
-      else {
-        code = ((c & 0x07) << 18) | ((b[i++] & 0x3f) << 12) | ((b[i++] & 0x3f) << 6) | (b[i++] & 0x3f);
-        code -= 0x10000;
-        chunk.push(0xd800 + (code >> 10));
-        code = 0xdc00 + (code & 0x3ff);
-      }
-      chunk.push(code);
-      // XS has a small argument stack: convert in chunks.
-      if (chunk.length >= 64) {
-        out += String.fromCharCode(...chunk);
-        chunk = [];
-      }
-    }
-    return chunk.length ? out + String.fromCharCode(...chunk) : out;
+function readVarint(): number {
+  let b = offset < input.length ? input[offset++] : truncated();
+  if (b < 0x80) return b;
+  let value = b & 0x7f;
+  let scale = 128;
+  for (;;) {
+    b = offset < input.length ? input[offset++] : truncated();
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) return value;
+    scale *= 128;
+    if (scale > 2 ** 35) throw new RangeError("bad varint in bridge message");
   }
 }
 
-function decodeFrom(r: Reader, options: DecodeOptions): unknown {
-  const tag = r.byte();
+function readString(): string {
+  const n = readVarint();
+  const end = offset + n;
+  if (end > input.length) truncated();
+  const b = input;
+  let text = "";
+  let chunk: number[] = [];
+  while (offset < end) {
+    const c = b[offset++];
+    let code: number;
+    if (c < 0x80) code = c;
+    else if (c < 0xe0) code = ((c & 0x1f) << 6) | (b[offset++] & 0x3f);
+    else if (c < 0xf0) code = ((c & 0x0f) << 12) | ((b[offset++] & 0x3f) << 6) | (b[offset++] & 0x3f);
+    else {
+      code = ((c & 0x07) << 18) | ((b[offset++] & 0x3f) << 12) | ((b[offset++] & 0x3f) << 6) | (b[offset++] & 0x3f);
+      code -= 0x10000;
+      chunk.push(0xd800 + (code >> 10));
+      code = 0xdc00 + (code & 0x3ff);
+    }
+    chunk.push(code);
+    // XS has a small argument stack: convert in chunks.
+    if (chunk.length >= 64) {
+      text += String.fromCharCode(...chunk);
+      chunk = [];
+    }
+  }
+  return chunk.length ? text + String.fromCharCode(...chunk) : text;
+}
+
+function readValue(deref: DecodeOptions["deref"]): unknown {
+  const tag = offset < input.length ? input[offset++] : truncated();
   switch (tag) {
     case T_UNDEFINED:
       return undefined;
@@ -300,35 +281,43 @@ function decodeFrom(r: Reader, options: DecodeOptions): unknown {
     case T_TRUE:
       return true;
     case T_INT: {
-      const z = r.varint();
+      const z = readVarint();
       return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
     }
-    case T_FLOAT:
-      return r.float();
+    case T_FLOAT: {
+      if (offset + 8 > input.length) truncated();
+      inputView ??= new DataView(input.buffer, input.byteOffset, input.byteLength);
+      const value = inputView.getFloat64(offset, true);
+      offset += 8;
+      return value;
+    }
     case T_STRING:
-      return r.string();
+      return readString();
     case T_BYTES: {
-      const b = r.take(r.varint());
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+      const n = readVarint();
+      if (offset + n > input.length) truncated();
+      const start = input.byteOffset + offset;
+      offset += n;
+      return input.buffer.slice(start, start + n);
     }
     case T_ARRAY: {
-      const n = r.varint();
-      const out: unknown[] = [];
-      for (let i = 0; i < n; i++) out.push(decodeFrom(r, options));
-      return out;
+      const n = readVarint();
+      const items: unknown[] = [];
+      for (let i = 0; i < n; i++) items.push(readValue(deref));
+      return items;
     }
     case T_OBJECT: {
-      const n = r.varint();
-      const out: Record<string, unknown> = {};
+      const n = readVarint();
+      const object: Record<string, unknown> = {};
       for (let i = 0; i < n; i++) {
-        const key = r.string();
-        out[key] = decodeFrom(r, options);
+        const key = readString();
+        object[key] = readValue(deref);
       }
-      return out;
+      return object;
     }
     case T_REF: {
-      const handle = r.varint();
-      return options.deref ? options.deref(handle) : new WireRef(handle);
+      const handle = readVarint();
+      return deref ? deref(handle) : new WireRef(handle);
     }
     default:
       throw new RangeError("bad tag " + tag + " in bridge message");
@@ -336,11 +325,18 @@ function decodeFrom(r: Reader, options: DecodeOptions): unknown {
 }
 
 /** The value encoded in `bytes` (an ArrayBuffer or a view of one). */
-export function decode(bytes: ArrayBuffer | Uint8Array, options: DecodeOptions = {}): unknown {
-  const r = new Reader(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
-  const value = decodeFrom(r, options);
-  if (r.offset !== r.bytes.length) throw new RangeError("trailing bytes in bridge message");
-  return value;
+export function decode(bytes: ArrayBuffer | Uint8Array, options?: DecodeOptions): unknown {
+  input = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  inputView = undefined;
+  offset = 0;
+  try {
+    const value = readValue(options?.deref);
+    if (offset !== input.length) throw new RangeError("trailing bytes in bridge message");
+    return value;
+  } finally {
+    input = new Uint8Array(0); // do not keep the message alive
+    inputView = undefined;
+  }
 }
 
 // The bridge protocol: what each message means. Requests go from the guest (XS) to the host with

@@ -93,6 +93,19 @@ const WRAPPER = [
 ].join("\n");
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Temporary directories of running workers, removed if the process exits without close(). */
+const liveDirs = new Set<string>();
+let exitHook = false;
+function trackDir(dir: string): void {
+  liveDirs.add(dir);
+  if (!exitHook) {
+    exitHook = true;
+    process.once("exit", () => {
+      for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+}
 const OK = 0x2e; // .
 const ERROR = 0x21; // !
 const QUERY = 0x3f; // ?
@@ -117,6 +130,7 @@ export class XsnapWorker {
     this.onQuery = options.onQuery ?? (() => new Uint8Array(0));
     const worker = xsnapWorkerPath(options.debug);
     this.#dir = mkdtempSync(join(tmpdir(), "sprocket-xsnap-"));
+    trackDir(this.#dir);
     const toPath = join(this.#dir, "to-xs");
     const fromPath = join(this.#dir, "from-xs");
     execFileSync("mkfifo", [toPath, fromPath]);
@@ -221,6 +235,7 @@ export class XsnapWorker {
     }
     this.#toXs = this.#fromXs = -1;
     rmSync(this.#dir, { recursive: true, force: true });
+    liveDirs.delete(this.#dir);
   }
 
   #stderr(): string {
