@@ -161,7 +161,13 @@ export class XsHost {
     this.worker = new XsnapWorker({ ...options, onQuery: (message) => this.#answer(message) });
     try {
       this.baseline = xsHeapUsage(this.worker);
-      this.worker.evaluate(options.bundle);
+      this.#delivering = true; // callbacks a shim makes meanwhile wait for the end of the evaluation
+      try {
+        this.worker.evaluate(options.bundle);
+      } finally {
+        this.#delivering = false;
+      }
+      this.#drain();
       this.loaded = xsHeapUsage(this.worker);
     } catch (error) {
       this.close();
@@ -224,12 +230,25 @@ export class XsHost {
       return undefined;
     }
     this.#delivering = true;
+    let result: unknown;
     try {
-      const result = this.#send(event, during, true);
-      while (this.#queue.length > 0 && !this.#closed) this.#send(this.#queue.shift() as Message, "callback", false);
-      return result;
+      result = this.#send(event, during, true);
     } finally {
       this.#delivering = false;
+    }
+    this.#drain();
+    return result;
+  }
+
+  /** Delivers the callbacks that shims made while XS was busy, in order. */
+  #drain(): void {
+    while (this.#queue.length > 0 && !this.#closed && !this.#delivering) {
+      this.#delivering = true;
+      try {
+        this.#send(this.#queue.shift() as Message, "callback", false);
+      } finally {
+        this.#delivering = false;
+      }
     }
   }
 
