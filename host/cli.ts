@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `sprocket <command>`: one entry for the host and the tools.
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { ConfigError, loadMachineConfig } from "./config/load.js";
+import { ConfigError, parseMachineConfig } from "./config/load.js";
 import { startHost, sprocketVersion } from "./host.js";
 import { createLogger } from "./log/logger.js";
 import { nvsCommand } from "../tools/cli/nvs.js";
@@ -9,7 +10,8 @@ import { nvsCommand } from "../tools/cli/nvs.js";
 const usage = `usage: sprocket <command> [options]
 
 commands:
-  serve --config FILE    run a machine from a JSON config (default examples/machine.json)
+  serve --config FILE    run a machine from a JSON config (default examples/machine.json);
+                         the file is watched and changes apply live. --debug: debug logs everywhere
   nvs create|dump ...    write or print an NVS provisioning image (sprocket nvs help)
   version                print the version
 `;
@@ -20,18 +22,34 @@ async function serve(argv: string[]): Promise<number> {
     options: { config: { type: "string", short: "c" }, debug: { type: "boolean" } },
   });
   const configPath = values.config ?? "examples/machine.json";
-  const config = await loadMachineConfig(configPath);
-  const logger = createLogger({ level: values.debug || config.debug ? "debug" : "info" });
+  let configText: string;
+  try {
+    configText = await readFile(configPath, "utf8");
+  } catch (err) {
+    throw new ConfigError(configPath, [{ source: configPath, line: 0, column: 0, path: "", message: `cannot read config: ${(err as Error).message}` }], { cause: err });
+  }
+  const config = parseMachineConfig(configText, configPath);
+  const logger = createLogger({ level: "info", debug: values.debug ?? false });
 
   let stopping = false;
   const stop = async (why: string) => {
     if (stopping) return;
     stopping = true;
     logger.info(`shutting down (${why})`);
-    await host.close();
+    try {
+      await host.close();
+    } catch (err) {
+      logger.error({ err }, "error while shutting down");
+    }
     process.exit(0);
   };
-  const host = await startHost({ config, logger, onShutdownRequested: () => void stop("RobotService.Shutdown") });
+  const host = await startHost({
+    config,
+    logger,
+    configPath,
+    configText,
+    onShutdownRequested: () => void stop("RobotService.Shutdown"),
+  });
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
 

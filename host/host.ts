@@ -8,8 +8,11 @@ import { authInterceptor } from "./auth/interceptor.js";
 import { AuthService, authService } from "./auth/service.js";
 import { componentServices } from "./components/services.js";
 import type { MachineConfig } from "./config/schema.js";
+import { watchConfigFile, type ConfigWatcher } from "./config/watch.js";
 import { createLogger, namedLogger } from "./log/logger.js";
-import { Machine } from "./machine/machine.js";
+import { logSettingsFromConfig, registryOf } from "./log/registry.js";
+import { Machine, machineResources, type MachineOptions } from "./machine/machine.js";
+import { Reconfigurer } from "./machine/reconfigure.js";
 import { builtinModels } from "./models.js";
 import type { ModelRegistry } from "./resource/registry.js";
 import { OperationManager } from "./robot/operations.js";
@@ -33,6 +36,14 @@ export interface HostOptions {
   logger?: Logger;
   /** Called when a client asks for RobotService.Shutdown, after the reply is sent. */
   onShutdownRequested?: () => void;
+  /** The file `config` was read from: watched, and applied live when it changes. */
+  configPath?: string;
+  /** The text `config` was parsed from, so re-saving the same bytes is skipped. */
+  configText?: string;
+  /** Debounce for config file events (default 500 ms). */
+  watchDebounceMs?: number;
+  /** Retry, timeout and concurrency settings of the machine (tests). */
+  machine?: MachineOptions;
 }
 
 export interface Host {
@@ -44,6 +55,8 @@ export interface Host {
   readonly signaling: WebRtcSignaling;
   /** The `rpc-host` values the signaler accepts (a WebRTC client's `host`). */
   readonly signalingHosts: readonly string[];
+  /** Applies new configs (the watched file's, or any given) to the running machine. */
+  readonly reconfigurer: Reconfigurer;
   /** Stops serving, then closes resources dependents first. */
   close(): Promise<void>;
 }
@@ -58,7 +71,8 @@ const healthCheck: HttpRoute = (req, res) => {
 export async function startHost(opts: HostOptions): Promise<Host> {
   const { config } = opts;
   const logger = opts.logger ?? createLogger({ level: config.debug ? "debug" : "info" });
-  const machine = new Machine(opts.registry ?? builtinModels(), logger);
+  registryOf(logger)?.update(logSettingsFromConfig(config));
+  const machine = new Machine(opts.registry ?? builtinModels(), logger, opts.machine);
   const operations = new OperationManager();
   const sessions = new SessionManager({
     heartbeatWindowMs: config.network.sessions.heartbeatWindowMs,
@@ -133,16 +147,19 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const url = `${tls ? "https" : "http"}://${dialHost}:${port}`;
   logger.info({ url, auth: authEnabled ? "api-key" : "none" }, "serving");
 
-  await machine.start(
-    [...config.components, ...config.services].map((c) => ({
-      name: c.name,
-      api: c.api,
-      model: c.modelString,
-      attributes: c.attributes as never,
-      dependsOn: c.dependsOn,
-    })),
-    config.revision,
-  );
+  // Edits during the first build wait for it (the machine applies configs one at a time).
+  const reconfigurer = new Reconfigurer({ machine, logger, current: config });
+  let watcher: ConfigWatcher | undefined;
+  if (opts.configPath !== undefined) {
+    const source = opts.configPath;
+    watcher = watchConfigFile(source, {
+      initialText: opts.configText,
+      debounceMs: opts.watchDebounceMs,
+      logger,
+      onChange: (text) => void reconfigurer.submitText(text, source),
+    });
+  }
+  await machine.start(machineResources(config), config.revision);
 
   let closing: Promise<void> | undefined;
   return {
@@ -151,8 +168,11 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     url,
     signaling,
     signalingHosts,
+    reconfigurer,
     close() {
       closing ??= (async () => {
+        watcher?.close();
+        reconfigurer.close();
         await signaling.close();
         await server.close();
         await sessions.close();

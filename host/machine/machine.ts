@@ -187,7 +187,7 @@ export class Machine {
   /** Applies the first config; the machine is running once it returns, whatever failed to build. */
   async start(configs: readonly MachineResourceConfig[], revision = ""): Promise<void> {
     await this.reconfigure(configs, revision);
-    this.state = "running";
+    if (!this.#closing) this.state = "running";
   }
 
   /**

@@ -54,6 +54,17 @@ export class Recorder {
   maxInFlight = 0;
   gateReadings: Record<string, JsonValue> = {};
   gateError: string | undefined;
+  /** The gate sensor's readings take this long. */
+  gateHangMs = 0;
+  /** Probes with `wait_gate: true` wait for openGate(). */
+  buildGate: Promise<void>;
+  openGate: () => void = () => {};
+
+  constructor() {
+    this.buildGate = new Promise((resolve) => {
+      this.openGate = resolve;
+    });
+  }
 
   nextId(): number {
     return this.#nextId++;
@@ -92,7 +103,8 @@ const num = (v: unknown): number => (typeof v === "number" ? v : 0);
 /**
  * Attributes: `deps` and `optional` (names), `delay_ms` (build time), `fail_times` (the first N
  * builds throw), `fail` (always throws this text), `hang_first_ms` (the first build takes this long),
- * `close_ms` (close time), `invalid` (validate throws this text), `tag` (anything, to change the config).
+ * `close_ms` (close time), `invalid` (validate throws this text), `wait_gate` (waits for the recorder's
+ * openGate()), `tag` (anything, to change the config).
  */
 export function probeModel(recorder: Recorder, api = genericApi): Model<ProbeInstance> {
   return {
@@ -110,6 +122,7 @@ export function probeModel(recorder: Recorder, api = genericApi): Model<ProbeIns
       recorder.inFlight += 1;
       recorder.maxInFlight = Math.max(recorder.maxInFlight, recorder.inFlight);
       try {
+        if (a.wait_gate === true) await recorder.buildGate;
         if (attempt === 1 && num(a.hang_first_ms) > 0) await sleep(num(a.hang_first_ms));
         if (num(a.delay_ms) > 0) await sleep(num(a.delay_ms));
         else await Promise.resolve();
@@ -140,6 +153,7 @@ export class GateSensor implements Resource {
   ) {}
 
   async readings(_call: CallOptions): Promise<Record<string, JsonValue>> {
+    if (this.recorder.gateHangMs > 0) await sleep(this.recorder.gateHangMs);
     if (this.recorder.gateError) throw new Error(this.recorder.gateError);
     return { ...this.recorder.gateReadings };
   }
