@@ -8,9 +8,10 @@
 import { writeFile } from "node:fs/promises";
 import type { Benchmark, BenchOptions, BenchRow } from "./bench.js";
 import { getReadingsBenchmark } from "./getreadings.js";
+import { startupBenchmark } from "./startup.js";
 import { formatTable } from "./table.js";
 
-export const benchmarks: readonly Benchmark[] = [getReadingsBenchmark];
+export const benchmarks: readonly Benchmark[] = [getReadingsBenchmark, startupBenchmark];
 
 interface Args {
   json?: string;
