@@ -22,6 +22,9 @@
 /// <reference path="../../node_modules/@moddable/typings/embedded_provider/builtin.d.ts" />
 /// <reference path="../../node_modules/@moddable/typings/timer.d.ts" />
 /// <reference path="../../node_modules/@moddable/typings/preference.d.ts" />
+/// <reference path="../../node_modules/@moddable/typings/wifi.d.ts" />
+/// <reference path="../../node_modules/@moddable/typings/mdns.d.ts" />
+/// <reference path="../../node_modules/@moddable/typings/instrumentation.d.ts" />
 
 // embedded:io/_common names this XS host type; xs.d.ts declares it as a class, which merges with
 // this interface should both ever be in one program.

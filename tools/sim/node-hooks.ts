@@ -12,15 +12,24 @@ export const SHIMS: Readonly<Record<string, string>> = {
   "embedded:io/i2c": "./shims/i2c.js",
   timer: "./shims/timer.js",
   preference: "./shims/preference.js",
-  // Networking and serial shims come from other work. Add them here as they land:
-  //   "embedded:io/socket/tcp", "embedded:io/socket/udp", "embedded:io/socket/listener",
-  //   "embedded:io/serial", "wifi", "net", "mdns", "flash", "mc/config".
+  "embedded:io/socket/tcp": "./shims/tcp.js",
+  "embedded:io/socket/listener": "./shims/listener.js",
+  "embedded:io/serial": "./shims/serial.js",
+  wifi: "./shims/wifi.js",
+  net: "./shims/net.js",
+  mdns: "./shims/mdns.js",
+  instrumentation: "./shims/instrumentation.js",
+  // Not yet: "embedded:io/socket/udp", "flash", "mc/config".
 };
+
+/** Moddable names that are also Node built-ins: mapped only for imports from firmware/. */
+const FIRMWARE_ONLY: ReadonlySet<string> = new Set(["net"]);
 
 export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
   const shim = Object.hasOwn(SHIMS, specifier) ? SHIMS[specifier] : undefined;
   // Bare names such as "timer" are Moddable's only outside node_modules.
-  if (shim !== undefined && !(context.parentURL ?? "").includes("/node_modules/")) {
+  const parent = context.parentURL ?? "";
+  if (shim !== undefined && !parent.includes("/node_modules/") && (!FIRMWARE_ONLY.has(specifier) || parent.includes("/firmware/"))) {
     return { url: new URL(shim, import.meta.url).href, shortCircuit: true };
   }
   return nextResolve(specifier, context);

@@ -52,11 +52,14 @@ export class World {
   readonly ledc: { timers: LedcTimer[]; freeChannels: number; outputs: Map<number, LedcOutput> };
   /** ADC2 cannot be read while Wi-Fi runs (Moddable: "ADC2 read timed out"). */
   wifiActive = false;
+  /** Bytes of free heap the chip reports (esp_get_free_heap_size; the `instrumentation` shim's "System Free Memory"). */
+  freeHeap = 150_000;
   readonly #start = performance.now();
   readonly #owners = new Map<number, string>();
   readonly #voltages = new Map<number, number>();
   readonly #buses = new Map<string, I2CBus>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #disposers = new Set<() => void>();
 
   constructor(options: WorldOptions = {}) {
     this.chip = chipSpec(options.chip ?? "esp32");
@@ -143,10 +146,19 @@ export class World {
     this.#timers.delete(handle);
   }
 
-  /** Stops every firmware timer; the world's state stays readable. */
+  /** Runs `fn` on dispose(), e.g. to close a simulated socket; returns a function that cancels that. */
+  onDispose(fn: () => void): () => void {
+    this.#disposers.add(fn);
+    return () => this.#disposers.delete(fn);
+  }
+
+  /** Stops every firmware timer and closes what registered with onDispose; the world's state stays readable. */
   dispose(): void {
     for (const handle of this.#timers) clearTimeout(handle);
     this.#timers.clear();
+    const disposers = [...this.#disposers];
+    this.#disposers.clear();
+    for (const fn of disposers) fn();
   }
 }
 

@@ -1,0 +1,31 @@
+// Moddable's `net` module for Node: what the simulated station reports (../network.ts). Only
+// firmware imports map here (tools/sim/node-hooks.ts), since Node has its own "net".
+import { network } from "../network.js";
+import { world } from "../world.js";
+
+export default class Net {
+  static get(what: string): string | number | string[] | undefined {
+    const n = network(world());
+    const up = n.wifi.connected;
+    switch (what) {
+      case "IP":
+        return up ? n.ip : undefined;
+      case "MAC":
+        return n.mac;
+      case "SSID":
+        return up ? n.wifi.ssid : undefined;
+      case "BSSID":
+        return up ? "02:00:00:00:00:01" : undefined;
+      case "RSSI":
+        return up ? -50 : undefined;
+      case "DNS":
+        return up ? ["127.0.0.53"] : [];
+      default:
+        return undefined;
+    }
+  }
+
+  static resolve(name: string, callback: (name: string, address?: string) => void): void {
+    setImmediate(() => callback(name, name === "localhost" ? "127.0.0.1" : undefined));
+  }
+}
