@@ -6,6 +6,8 @@ import { ConfigError, parseMachineConfig } from "./config/load.js";
 import { startHost, sprocketVersion } from "./host.js";
 import { createLogger } from "./log/logger.js";
 import { nvsCommand } from "../tools/cli/nvs.js";
+import { flashCommand, monitorCommand, provisionCommand } from "../tools/cli/flash.js";
+import { esp32SimCommand } from "../tools/cli/esp32-sim.js";
 
 const usage = `usage: sprocket <command> [options]
 
@@ -13,6 +15,11 @@ commands:
   serve --config FILE    run a machine from a JSON config (default examples/machine.json);
                          the file is watched and changes apply live. --debug: debug logs everywhere
   nvs create|dump ...    write or print an NVS provisioning image (sprocket nvs help)
+  flash --port PATH --firmware DIR|manifest.json
+                         write firmware (and provisioning) to an ESP32 board (sprocket flash --help)
+  provision --port PATH  rewrite a board's NVS provisioning (--wifi-ssid, --host, ...)
+  monitor --port PATH    print a board's serial log until Ctrl-C
+  esp32-sim --pty PATH   a simulated ESP32 on a pseudo-terminal (needs socat)
   version                print the version
 `;
 
@@ -78,6 +85,14 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case "nvs":
       return nvsCommand(rest);
+    case "flash":
+      return flashCommand(rest);
+    case "provision":
+      return provisionCommand(rest);
+    case "monitor":
+      return monitorCommand(rest);
+    case "esp32-sim":
+      return esp32SimCommand(rest);
     case "version":
     case "--version":
       console.log(sprocketVersion);

@@ -166,6 +166,8 @@ export class Esp32Sim {
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private wroteSinceIdle = false;
   private bootHeld: boolean;
+  /** BOOT is let go once the ROM has sampled IO0 (power-on in download mode, autoDownload). */
+  private releaseBootAfterStart: boolean;
   private readonly decoder = new SlipDecoder();
   private registers = new Map<number, number>();
   private hostReceivers = new Set<(bytes: Uint8Array) => void>();
@@ -192,11 +194,14 @@ export class Esp32Sim {
       deliver: (bytes) => {
         for (const r of this.hostReceivers) r(bytes);
       },
-      receiverBaud: () => this.hostBaud ?? this.deviceBaud,
+      receiverBaud: () => this.hostBaud,
+      paceBaud: () => this.deviceBaud,
       realtime: options.realtime ?? false,
     });
-    this.toDevice = new Wire({ deliver: (bytes) => this.receive(bytes), receiverBaud: () => this.deviceBaud, realtime: options.realtime ?? false });
+    this.toDevice = new Wire({ deliver: (bytes) => this.receive(bytes), receiverBaud: () => this.deviceBaud, paceBaud: () => this.deviceBaud, realtime: options.realtime ?? false });
+    // (With hostBaud undefined the host→device direction is sent "without a rate" and never garbled.)
     this.bootHeld = options.powerOn === "download";
+    this.releaseBootAfterStart = this.bootHeld;
     this.scheduleStart(); // power on: EN is released (both lines idle)
   }
 
@@ -205,7 +210,7 @@ export class Esp32Sim {
 
   /** Bytes from the host's TX line. */
   hostWrite(bytes: Uint8Array): void {
-    this.toDevice.send(bytes, this.hostBaud ?? this.deviceBaud);
+    this.toDevice.send(bytes, this.hostBaud);
   }
 
   /** Receives what the chip sends to the host (after the wire). Returns an unsubscribe function. */
@@ -297,7 +302,12 @@ export class Esp32Sim {
     this.startTimer = setTimeout(() => {
       this.startTimer = undefined;
       if (!this.en || this.closed) return;
-      this.start(this.io0 ? "app" : "download");
+      const how = this.io0 ? "app" : "download";
+      if (this.releaseBootAfterStart) {
+        this.bootHeld = false;
+        this.releaseBootAfterStart = false;
+      }
+      this.start(how);
     }, this.options.enDelayMs ?? 3);
   }
 
@@ -370,7 +380,8 @@ export class Esp32Sim {
   }
 
   private send(bytes: Uint8Array): void {
-    this.toHost.send(bytes, this.deviceBaud);
+    // Over a pty (hostBaud undefined) no rate is modelled in either direction.
+    this.toHost.send(bytes, this.hostBaud === undefined ? undefined : this.deviceBaud);
   }
 
   private receive(bytes: Uint8Array): void {
@@ -426,9 +437,8 @@ export class Esp32Sim {
           this.log("SYNC while not in the loader: treating it as BOOT held and EN pressed");
           this.enterReset();
           this.bootHeld = true;
+          this.releaseBootAfterStart = true;
           this.scheduleStart();
-          // BOOT is released once the ROM has sampled it.
-          setTimeout(() => (this.bootHeld = false), (this.options.enDelayMs ?? 3) + 1);
         }
         return;
       default:

@@ -15,9 +15,11 @@ const TOLERANCE = 0.03;
 export interface WireOptions {
   /** Called with each chunk as the receiver sees it. */
   deliver(bytes: Uint8Array): void;
-  /** The receiver's rate at the moment a chunk arrives. */
-  receiverBaud(): number;
+  /** The receiver's rate at the moment a chunk arrives; undefined = not modelled (never garbled). */
+  receiverBaud(): number | undefined;
   realtime?: boolean;
+  /** Rate to pace at when a chunk is sent without one (default the receiver's, else 115200). */
+  paceBaud?: () => number;
 }
 
 export function ratesMatch(sender: number, receiver: number): boolean {
@@ -39,7 +41,8 @@ export class Wire {
     this.realtime = options.realtime ?? false;
   }
 
-  send(bytes: Uint8Array, senderBaud: number): void {
+  /** Sends at `senderBaud`; undefined = a line without a rate to model (a pty): never garbled. */
+  send(bytes: Uint8Array, senderBaud: number | undefined): void {
     if (bytes.length === 0) return;
     const chunk = Uint8Array.from(bytes);
     this.bytesSent += chunk.length;
@@ -47,7 +50,8 @@ export class Wire {
     const arrive = () => {
       if (generation !== this.generation) return; // the line was cleared meanwhile
       const receiver = this.options.receiverBaud();
-      this.options.deliver(ratesMatch(senderBaud, receiver) ? chunk : this.garble(chunk, senderBaud, receiver));
+      const garbled = senderBaud !== undefined && receiver !== undefined && !ratesMatch(senderBaud, receiver);
+      this.options.deliver(garbled ? this.garble(chunk, senderBaud, receiver) : chunk);
     };
     if (!this.realtime) {
       queueMicrotask(arrive);
@@ -55,7 +59,8 @@ export class Wire {
     }
     const now = performance.now();
     const start = Math.max(now, this.busyUntil);
-    this.busyUntil = start + (chunk.length * BITS_PER_BYTE * 1000) / senderBaud;
+    const baud = senderBaud ?? this.options.paceBaud?.() ?? this.options.receiverBaud() ?? 115200;
+    this.busyUntil = start + (chunk.length * BITS_PER_BYTE * 1000) / baud;
     const timer = setTimeout(() => {
       this.pending.delete(timer);
       arrive();
