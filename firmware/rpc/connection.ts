@@ -55,6 +55,8 @@ export interface ConnectionOptions {
   safety: Safety;
   /** Told once when the connection is over, whoever ended it. */
   onClosed?(connection: Connection): void;
+  /** Default FRAME_TIMEOUT_MS. */
+  frameTimeoutMs?: number;
 }
 
 export class Connection {
@@ -64,6 +66,7 @@ export class Connection {
   readonly #onClosed: ((c: Connection) => void) | undefined;
   readonly #push: (chunk: Uint8Array) => void;
   readonly #partial: () => boolean;
+  readonly #frameTimeoutMs: number;
   #link: ByteLink | undefined = undefined;
   #frameTimer: (() => void) | undefined = undefined;
   #closed = false;
@@ -75,6 +78,7 @@ export class Connection {
     this.info = { id, peer: "connection " + id, authenticated: false };
     this.#safety = options.safety;
     this.#onClosed = options.onClosed;
+    this.#frameTimeoutMs = options.frameTimeoutMs ?? FRAME_TIMEOUT_MS;
     const framing = options.framing;
     const dispatcher = options.dispatcher;
     this.#server = new ChannelServer({
@@ -138,9 +142,10 @@ export class Connection {
     if (this.#closed) return;
     if (this.#partial()) {
       if (this.#frameTimer === undefined) {
-        this.#frameTimer = timerSetTimer(FRAME_TIMEOUT_MS, () => {
+        const ms = this.#frameTimeoutMs;
+        this.#frameTimer = timerSetTimer(ms, () => {
           this.#frameTimer = undefined;
-          this.close("frame incomplete after " + FRAME_TIMEOUT_MS + " ms");
+          this.close("frame incomplete after " + ms + " ms");
         });
       }
     } else if (this.#frameTimer !== undefined) {

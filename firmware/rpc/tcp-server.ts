@@ -27,6 +27,8 @@ export interface TcpServerOptions {
   dispatcher: Dispatcher;
   safety: Safety;
   maxConnections?: number;
+  /** See Connection; default FRAME_TIMEOUT_MS. */
+  frameTimeoutMs?: number;
 }
 
 export class RpcTcpServer {
@@ -39,12 +41,14 @@ export class RpcTcpServer {
   #refusing = false;
   readonly #dispatcher: Dispatcher;
   readonly #safety: Safety;
+  readonly #frameTimeoutMs: number | undefined;
 
   constructor(options: TcpServerOptions) {
     this.port = options.port;
     this.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
     this.#dispatcher = options.dispatcher;
     this.#safety = options.safety;
+    this.#frameTimeoutMs = options.frameTimeoutMs;
     this.#listener = new Listener({
       port: options.port,
       onReadable: (count: number) => this.#accept(count),
@@ -77,6 +81,7 @@ export class RpcTcpServer {
       dispatcher: this.#dispatcher,
       safety: this.#safety,
       onClosed: (c) => this.connections.delete(c),
+      ...(this.#frameTimeoutMs === undefined ? {} : { frameTimeoutMs: this.#frameTimeoutMs }),
     });
     this.connections.add(connection);
     connection.attach(
@@ -101,6 +106,7 @@ export class RpcTcpServer {
     }
     this.#refusing = true;
     let done = false;
+    let answered = false;
     let link: TcpLink | undefined = undefined;
     const finish = () => {
       if (done) return;
@@ -114,7 +120,7 @@ export class RpcTcpServer {
       maxFrameBytes: MICRO_MAX_FRAME_BYTES,
       onError: finish,
       onFrame: (bytes) => {
-        if (done) return;
+        if (done || answered) return;
         let streamId: bigint | undefined;
         try {
           const frame = microFrameCodec.decodeRequest(bytes);
@@ -123,6 +129,7 @@ export class RpcTcpServer {
           // Not a request: just close.
         }
         if (streamId === undefined || link === undefined) return finish();
+        answered = true;
         const status = { code: Code.RESOURCE_EXHAUSTED, message: "too many connections: this part serves at most " + this.maxConnections };
         const l = link;
         const sent = [

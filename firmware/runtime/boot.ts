@@ -32,6 +32,8 @@ export interface StartOptions {
   models?: readonly Model[];
   /** Overrides the config's TCP port (e.g. 0 or a test's port). */
   port?: number;
+  /** How long a length-prefixed frame may stay incomplete (default 5 s). */
+  frameTimeoutMs?: number;
 }
 
 export interface MicroRuntime {
@@ -89,7 +91,7 @@ export function start(options: StartOptions = {}): MicroRuntime {
   const port = options.port ?? config.port;
   let tcp: RpcTcpServer | undefined;
   try {
-    tcp = new RpcTcpServer({ port, dispatcher, safety: machine.safety });
+    tcp = new RpcTcpServer({ port, dispatcher, safety: machine.safety, ...(options.frameTimeoutMs === undefined ? {} : { frameTimeoutMs: options.frameTimeoutMs }) });
   } catch (error) {
     log("error", "rpc: cannot listen on TCP port " + port + ": " + errorText(error));
   }

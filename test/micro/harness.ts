@@ -104,6 +104,10 @@ export interface StartOptions {
   wifi?: { ssid: string; password?: string };
   /** Devices to wire before boot; default: the standard machine. */
   wire?: (w: World) => unknown;
+  /** Passed to the firmware's start(). */
+  frameTimeoutMs?: number;
+  /** Boot again on a stopped sim's world: its NVS and devices as they are (a reboot). */
+  reboot?: World;
 }
 
 export interface MicroSim {
@@ -136,19 +140,23 @@ export function provision(w: World, values: { partId?: string | null; partKey?: 
 export async function startMicro(options: StartOptions = {}): Promise<MicroSim> {
   const engine = options.engine ?? "node";
   if (engine !== "node") throw new Error("engine " + engine + " is not available yet");
-  const w = new World();
+  const reboot = options.reboot;
+  const w = reboot ?? new World();
   setWorld(w);
   network(w).portOverride = 0; // any free port: test files run in parallel
-  const wiring = (options.wire ?? wireStandard)(w);
-  const config = options.config === undefined ? standardConfig() : options.config;
-  provision(w, {
-    partId: options.partId === undefined ? PART_ID : options.partId,
-    partKey: options.partKey === undefined ? PART_KEY : options.partKey,
-    config: typeof config === "string" ? config : JSON.stringify(config),
-    wifi: options.wifi,
-  });
+  let wiring: unknown = undefined;
+  if (reboot === undefined) {
+    wiring = (options.wire ?? wireStandard)(w);
+    const config = options.config === undefined ? standardConfig() : options.config;
+    provision(w, {
+      partId: options.partId === undefined ? PART_ID : options.partId,
+      partKey: options.partKey === undefined ? PART_KEY : options.partKey,
+      config: typeof config === "string" ? config : JSON.stringify(config),
+      wifi: options.wifi,
+    });
+  }
   const { start } = await import("../../firmware/runtime/boot.js");
-  const runtime = start();
+  const runtime = start(options.frameTimeoutMs === undefined ? {} : { frameTimeoutMs: options.frameTimeoutMs });
   const requested = runtime.tcp?.port ?? 8081;
   const port = await network(w).listening(requested);
   return {
@@ -161,7 +169,6 @@ export async function startMicro(options: StartOptions = {}): Promise<MicroSim> 
       runtime.stop();
       await new Promise((r) => setImmediate(r));
       w.dispose();
-      setWorld(undefined);
     },
   };
 }
