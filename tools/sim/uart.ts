@@ -6,6 +6,11 @@
 // 8N1), land in a 128-byte RX FIFO and are lost when the firmware does not read them in time
 // (counted in `overruns`); the firmware writes into a 128-byte TX FIFO, which drains at the baud
 // rate. Tests that want no pacing set `paced = false`.
+//
+// Wire time advances at most `maxStepMs` per simulator tick: a stall of the whole Node process (GC,
+// JIT, or the firmware blocking in Timer.delay, which stops everything here) pauses the wire rather
+// than overrunning the FIFO. On a board the far end keeps sending through such a stall, so 128
+// bytes at 115200 baud last about 11 ms; set `maxStepMs = Infinity` to model that.
 import type { World } from "./world.js";
 
 export const UART_FIFO_BYTES = 128;
@@ -28,6 +33,8 @@ export class UartPort {
   txFifoBytes = UART_FIFO_BYTES;
   /** Bytes lost because the RX FIFO was full. */
   overruns = 0;
+  /** Longest wire time one tick may cover (see above). */
+  maxStepMs = 5;
   /** Bytes in the RX FIFO, waiting for the firmware. */
   readonly rx: number[] = [];
   /** Bytes in the TX FIFO, waiting for the wire. */
@@ -88,7 +95,7 @@ export class UartPort {
     this.#credit = 0;
     this.#timer = setInterval(() => {
       const now = performance.now();
-      this.#credit += ((now - this.#last) * this.baud) / 10_000;
+      this.#credit += (Math.min(now - this.#last, this.maxStepMs) * this.baud) / 10_000;
       this.#last = now;
       const bytes = Math.floor(this.#credit);
       this.#credit -= bytes;
