@@ -252,6 +252,7 @@ async function provision(argv: string[], io: FlashCliIo, deps: FlashCliDeps): Pr
     let table;
     try {
       table = parsePartitionTable(await connected.session.readFlash(PARTITION_TABLE_OFFSET, PARTITION_TABLE_LENGTH));
+      if (table.partitions.length === 0) throw new ImageError(`the table is empty (erased flash)`);
     } catch (err) {
       if (err instanceof ImageError) throw new ImageError(`the board has no valid partition table at ${hex(PARTITION_TABLE_OFFSET)} (flash firmware first): ${err.message}`);
       throw err;
