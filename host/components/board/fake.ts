@@ -1,7 +1,10 @@
 // The `rdk:builtin:fake` board, after rdk's components/board/fake: GPIO levels, PWM duty cycles and
 // frequencies remembered per pin name; analog readers (`analogs: [{name, pin}]`) whose values step
 // through 0..1000 on each read unless a value was written to them; digital interrupts
-// (`digital_interrupts: [{name, pin}]`) that count and stream the ticks given to `tick()`.
+// (`digital_interrupts: [{name, pin}]`, or micro-rdk's `[{pin}]`, named after the pin) that count
+// and stream the ticks given to `tick()`. Pins may be given as numbers, as micro configs do.
+// Beyond rdk's fake: an optional `pins` list makes it a board with a fixed header, where GPIO and
+// PWM calls on any other pin fail (as a real board's unknown pin does); without it any name works.
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Model } from "../../resource/registry.js";
 import type { CallOptions } from "../../resource/resource.js";
@@ -15,6 +18,8 @@ export interface PinConfig {
 export interface FakeBoardConfig {
   analogs: PinConfig[];
   digitalInterrupts: PinConfig[];
+  /** The only GPIO/PWM pin names the board answers to, when listed. */
+  pins?: string[];
 }
 
 /** The range fake analog readers report, as rdk's fake. */
@@ -25,7 +30,18 @@ export const ANALOG_STEP = 1;
 /** Ticks a slow stream consumer may fall behind by before the oldest are dropped. */
 const MAX_QUEUED_TICKS = 1024;
 
-function pinList(attributes: JsonObject, key: string, pinRequired: boolean): PinConfig[] {
+/** A pin as configs give it: a name, or a GPIO number (micro-rdk's form). */
+function pinText(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" && Number.isInteger(v) && v >= 0) return String(v);
+  return undefined;
+}
+
+/**
+ * `[{name, pin}]` entries. With `nameFromPin`, an entry without a name is named after its pin, as
+ * micro-rdk names digital interrupts.
+ */
+function pinList(attributes: JsonObject, key: string, pinRequired: boolean, nameFromPin = false): PinConfig[] {
   const v = attributes[key];
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw new Error(`attribute ${key} must be a list of {name, pin}`);
@@ -34,22 +50,38 @@ function pinList(attributes: JsonObject, key: string, pinRequired: boolean): Pin
     if (typeof item !== "object" || item === null || Array.isArray(item)) {
       throw new Error(`attribute ${key}.${i} must be an object {name, pin}`);
     }
-    const { name, pin } = item;
+    const pin = item.pin === undefined || item.pin === null ? undefined : pinText(item.pin);
+    if (item.pin !== undefined && item.pin !== null && pin === undefined) {
+      throw new Error(`attribute ${key}.${i}.pin must be a string or a pin number`);
+    }
+    if (pinRequired && (pin === undefined || pin === "")) throw new Error(`attribute ${key}.${i}.pin is required`);
+    const name = item.name === undefined && nameFromPin ? pin : item.name;
     if (typeof name !== "string" || name === "") throw new Error(`attribute ${key}.${i}.name is required`);
-    if (pin !== undefined && pin !== null && typeof pin !== "string") throw new Error(`attribute ${key}.${i}.pin must be a string`);
-    if (pinRequired && (typeof pin !== "string" || pin === "")) throw new Error(`attribute ${key}.${i}.pin is required`);
     if (seen.has(name)) throw new Error(`attribute ${key}.${i}.name ${name} is used twice`);
     seen.add(name);
-    return { name, pin: typeof pin === "string" ? pin : "" };
+    return { name, pin: pin ?? "" };
+  });
+}
+
+function pinNames(attributes: JsonObject, key: string): string[] | undefined {
+  const v = attributes[key];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw new Error(`attribute ${key} must be a list of pin names or numbers`);
+  return v.map((item, i) => {
+    const pin = pinText(item);
+    if (pin === undefined || pin === "") throw new Error(`attribute ${key}.${i} must be a pin name or number, got ${JSON.stringify(item)}`);
+    return pin;
   });
 }
 
 /** Reads and checks the fake board's attributes; throws an Error naming the bad one. */
 export function parseFakeBoardConfig(attributes: JsonObject): FakeBoardConfig {
   if (attributes.fail_new === true) throw new Error("whoops: fake board configured with fail_new");
+  const pins = pinNames(attributes, "pins");
   return {
     analogs: pinList(attributes, "analogs", false),
-    digitalInterrupts: pinList(attributes, "digital_interrupts", true),
+    digitalInterrupts: pinList(attributes, "digital_interrupts", true, true),
+    ...(pins === undefined ? {} : { pins }),
   };
 }
 
@@ -84,6 +116,8 @@ export class FakeBoard implements Board {
   readonly #written = new Map<string, number>();
   readonly #interrupts = new Map<string, Interrupt>();
   readonly #subscribers = new Set<Subscriber>();
+  /** The listed GPIO/PWM pins, when the config lists them. */
+  readonly #header: ReadonlySet<string> | undefined;
   #powerMode: PowerMode = "normal";
   #powerModeTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -92,6 +126,7 @@ export class FakeBoard implements Board {
     this.name = name;
     for (const a of config.analogs) this.#analogs.set(a.name, { pin: a.pin, next: 0 });
     for (const d of config.digitalInterrupts) this.#interrupts.set(d.name, { pin: d.pin, count: 0n });
+    this.#header = config.pins === undefined ? undefined : new Set(config.pins);
   }
 
   // --- test and simulation hooks ---------------------------------------------------------------
@@ -112,6 +147,12 @@ export class FakeBoard implements Board {
     }
   }
 
+  /** A pin's level, PWM duty cycle and frequency now, without claiming the pin (all zero when never set). */
+  pinState(pin: string): { high: boolean; duty: number; frequencyHz: number } {
+    const state = this.#pins.get(pin);
+    return { high: state?.high ?? false, duty: state?.duty ?? 0, frequencyHz: state?.frequencyHz ?? 0 };
+  }
+
   /** The power mode last set (back to "normal" when a timed mode has run out). */
   powerMode(): PowerMode {
     return this.#powerMode;
@@ -126,7 +167,7 @@ export class FakeBoard implements Board {
 
   async setGpio(pin: string, high: boolean, _call: CallOptions): Promise<void> {
     // As rdk: setting a level turns PWM off on that pin.
-    this.#pins.set(pinName(pin), { high, duty: 0, frequencyHz: 0 });
+    this.#pins.set(this.#checkPin(pin), { high, duty: 0, frequencyHz: 0 });
   }
 
   async getGpio(pin: string, _call: CallOptions): Promise<boolean> {
@@ -251,8 +292,16 @@ export class FakeBoard implements Board {
 
   // --- internals ---------------------------------------------------------------------------------
 
-  #pin(pin: string): PinState {
+  #checkPin(pin: string): string {
     const name = pinName(pin);
+    if (this.#header !== undefined && !this.#header.has(name)) {
+      throw new Error(`board ${this.name} has no pin ${name} (its pins: ${[...this.#header].join(", ")})`);
+    }
+    return name;
+  }
+
+  #pin(pin: string): PinState {
+    const name = this.#checkPin(pin);
     let state = this.#pins.get(name);
     if (state === undefined) {
       state = { high: false, duty: 0, frequencyHz: 0 };
