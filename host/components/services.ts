@@ -2,6 +2,7 @@
 // `for (const { service, impl } of componentServices(lookup)) router.service(service, impl);`
 import type { DescService } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
+import { BaseService, baseService } from "./base/service.js";
 import { BoardService, boardService } from "./board/service.js";
 import type { ResourceLookup } from "./common.js";
 import { EncoderService, encoderService } from "./encoder/service.js";
@@ -33,5 +34,6 @@ export function componentServices(lookup: ResourceLookup): ServiceBinding[] {
     bind(PowerSensorService, powerSensorService(lookup)),
     bind(ServoService, servoService(lookup)),
     bind(GenericService, genericService(lookup)),
+    bind(BaseService, baseService(lookup)),
   ];
 }

@@ -350,7 +350,7 @@ async function checkShared(
 // ---- tests -------------------------------------------------------------------------------------
 
 describe("componentServices", () => {
-  it("pairs all eight component services with implementations of every method", () => {
+  it("pairs all nine component services with implementations of every method", () => {
     const lookup: ResourceLookup = {
       get() {
         throw new Error("unused");
@@ -358,6 +358,7 @@ describe("componentServices", () => {
     };
     const bindings = componentServices(lookup);
     assert.deepEqual(bindings.map((b) => b.service.typeName).sort(), [
+      "viam.component.base.v1.BaseService",
       "viam.component.board.v1.BoardService",
       "viam.component.encoder.v1.EncoderService",
       "viam.component.generic.v1.GenericService",
