@@ -58,14 +58,14 @@ async function using<R extends Resource, T>(r: R, fn: (r: R) => Promise<T>): Pro
 }
 
 describe("builtinModels", () => {
-  it("registers a fake for each of the eight component APIs", () => {
+  it("registers a fake for each of the nine component APIs", () => {
     const registry = builtinModels();
-    for (const subtype of ["sensor", "board", "motor", "encoder", "movement_sensor", "power_sensor", "servo", "generic"]) {
+    for (const subtype of ["sensor", "board", "motor", "encoder", "movement_sensor", "power_sensor", "servo", "generic", "base"]) {
       const model = registry.lookup(componentApi(subtype), "rdk:builtin:fake");
       assert.ok(model, `fake ${subtype}`);
       assert.equal(apiString(model.api), `rdk:component:${subtype}`);
     }
-    assert.equal(registry.list().length, 8);
+    assert.equal(registry.list().filter((m) => m.model === "rdk:builtin:fake").length, 9, "fakes, the base's included");
   });
 });
 
