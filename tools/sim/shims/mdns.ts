@@ -15,9 +15,8 @@ export default class MDNS {
   }
 
   add(service: MdnsService): void {
-    const services = network(world()).mdns.services;
     this.remove(service);
-    services.push({ name: service.name, protocol: service.protocol, port: service.port, txt: { ...(service.txt ?? {}) } });
+    network(world()).mdns.services.push({ name: service.name, protocol: service.protocol, port: service.port, txt: { ...(service.txt ?? {}) } });
   }
 
   update(service: MdnsService): void {
