@@ -9,9 +9,10 @@ import { writeFile } from "node:fs/promises";
 import type { Benchmark, BenchOptions, BenchRow } from "./bench.js";
 import { getReadingsBenchmark } from "./getreadings.js";
 import { startupBenchmark } from "./startup.js";
+import { flashBenchmark } from "./flash.js";
 import { formatTable } from "./table.js";
 
-export const benchmarks: readonly Benchmark[] = [getReadingsBenchmark, startupBenchmark];
+export const benchmarks: readonly Benchmark[] = [getReadingsBenchmark, startupBenchmark, flashBenchmark];
 
 interface Args {
   json?: string;

