@@ -6,7 +6,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { flashCommand, provisionCommand, type FlashCliIo } from "../../tools/cli/flash.js";
+import { flashCommand, monitorCommand, provisionCommand, type FlashCliIo } from "../../tools/cli/flash.js";
 import { equalBytes } from "../../tools/image/bytes.js";
 import { parseNvs } from "../../tools/image/nvs.js";
 import { buildPartitionTable, type Partition } from "../../tools/image/partition-table.js";
@@ -201,3 +201,24 @@ describe("sprocket provision", () => {
   });
 });
 
+
+describe("sprocket monitor", () => {
+  test("--reset pulses EN and prints the boot log until stopped", async () => {
+    const sim = new Esp32Sim({ chip: "esp32c3" });
+    const fw = buildTestFirmware("ESP32-C3", { version: "7.7.7" });
+    sim.flash.set(fw.bootloader, fw.bootloaderOffset);
+    sim.flash.set(fw.table, 0x8000);
+    sim.flash.set(fw.app, 0x10000);
+    let serial = "";
+    let stop!: () => void;
+    const stopSignal = new Promise<void>((resolve) => (stop = resolve));
+    const io: FlashCliIo = { out: () => undefined, err: () => undefined, serial: (t) => (serial += t) };
+    const done = monitorCommand(["--port", "/dev/sim", "--reset"], io, { openPort: () => new SimSerialPort(sim), stopSignal });
+    await waitFor(() => serial.includes("the micro runtime would start now"));
+    stop();
+    assert.equal(await done, 0);
+    assert.match(serial, /rst:0x1 \(POWERON\),boot:0xc \(SPI_FAST_FLASH_BOOT\)/);
+    assert.match(serial, /App version:\s+7\.7\.7/);
+    sim.close();
+  });
+});

@@ -35,6 +35,8 @@ export const flashUsage = `usage: sprocket flash --port PATH --firmware DIR|mani
 export interface FlashCliIo {
   out(text: string): void;
   err(text: string): void;
+  /** The board's serial output for `monitor` (default: stdout as is). */
+  serial?(text: string): void;
   /** Progress bars (default stderr). */
   progress?: ProgressSink;
 }
@@ -191,6 +193,9 @@ async function flash(argv: string[], io: FlashCliIo, deps: FlashCliDeps): Promis
   const source = await readFirmware(values.firmware);
   const builtFor = firmwareChip(source);
   let plan: FirmwarePlan | undefined;
+  if (chipArg !== "auto" && builtFor !== undefined && builtFor !== chipArg) {
+    throw new ImageError(`--chip ${chipArg} was given but ${source.name} is built for ${builtFor}`);
+  }
   if (chipArg !== "auto") plan = planFirmware(source, chipArg);
   else if (builtFor !== undefined && source.kind === "build") plan = planFirmware(source, builtFor);
   if (plan !== undefined && hasProvisioning(provisioning) && plan.partitions !== undefined) provisioningImage(plan.partitions, provisioning);
@@ -303,7 +308,9 @@ async function monitor(argv: string[], io: FlashCliIo, deps: FlashCliDeps): Prom
     for (;;) {
       const { value, done } = await reader.read();
       if (done || stopped) break;
-      process.stdout.write(decoder.decode(value, { stream: true }));
+      const text = decoder.decode(value, { stream: true });
+      if (io.serial) io.serial(text);
+      else process.stdout.write(text);
     }
   } finally {
     reader.releaseLock();
