@@ -47,11 +47,11 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
   let h1: http.Server | undefined;
   if (opts.tls) {
     const [cert, key] = await Promise.all([readFile(opts.tls.certFile), readFile(opts.tls.keyFile)]);
-    const secure = http2.createSecureServer({ cert, key, allowHTTP1: true, maxSessionMemory: 64 }, opts.handler);
+    const secure = http2.createSecureServer({ cert, key, allowHTTP1: true, maxSessionMemory: 64 }, drainUnreadRequests(opts.handler));
     secure.on("session", (s) => trackSession(sessions, s));
     server = secure;
   } else {
-    const h2 = http2.createServer({ maxSessionMemory: 64 }, opts.handler);
+    const h2 = http2.createServer({ maxSessionMemory: 64 }, drainUnreadRequests(opts.handler));
     h2.on("session", (s) => trackSession(sessions, s));
     h1 = http.createServer({ maxHeaderSize: maxHeaderBytes }, opts.handler);
     h1.keepAliveTimeout = 30_000;
@@ -61,14 +61,27 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     h1.emit("listening");
     const h1Server = h1;
     server = net.createServer((socket) => {
-      // Peek at the first bytes: only an HTTP/2 client starts with the connection preface.
-      socket.once("readable", () => {
-        const head: Buffer | null = socket.read(Math.min(h2Preface.length, socket.readableLength)) ?? socket.read();
+      // Until h1/h2 take the socket nobody else listens for its errors: a client resetting the
+      // connection before its first byte (ECONNRESET) must not become an uncaught exception.
+      const onEarlyError = (): void => void socket.destroy();
+      socket.on("error", onEarlyError);
+      // Peek at the first bytes: only an HTTP/2 client starts with the connection preface ("PRI").
+      // A first packet may be shorter than that, so wait until 3 bytes are in; a "readable" that
+      // brings nothing new is the end of the stream.
+      let seen = 0;
+      const sniff = (): void => {
+        if (socket.readableLength < 3 && socket.readableLength > seen) {
+          seen = socket.readableLength;
+          return void socket.once("readable", sniff);
+        }
+        socket.off("error", onEarlyError);
+        const head: Buffer | null = socket.read();
         if (head === null) return void socket.destroy();
         socket.unshift(head);
         if (head.length >= 3 && head.subarray(0, 3).equals(h2Preface.subarray(0, 3))) h2.emit("connection", socket);
         else h1Server.emit("connection", socket);
-      });
+      };
+      socket.once("readable", sniff);
     });
   }
   server.on("connection", (s: net.Socket) => {
@@ -110,4 +123,27 @@ function trackSession(sessions: Set<http2.Http2Session>, s: http2.Http2Session):
   s.on("close", () => sessions.delete(s));
   // A broken client must not take the process down; the session just ends.
   s.on("error", () => s.destroy());
+}
+
+/**
+ * When an HTTP/2 response ends before its request was read to the end (an early error such as
+ * RESOURCE_EXHAUSTED on a huge upload), discard the rest of the request, as Node's HTTP/1 server
+ * does. Otherwise nobody reads it, the flow-control window stays shut and the client waits forever
+ * with the stream half open. (Resetting the stream instead can overtake the trailers in nghttp2.)
+ */
+function drainUnreadRequests(handler: RequestHandler): RequestHandler {
+  return (req, res) => {
+    if (res instanceof http2.Http2ServerResponse) {
+      const { stream } = res;
+      // Trailers are due: the response is complete and nothing will read the request any more. The
+      // compat layer's data listener would pause the stream again (its request object may already
+      // be destroyed), so it goes too.
+      stream.on("wantTrailers", () => {
+        if (stream.readableEnded) return;
+        stream.removeAllListeners("data");
+        stream.resume();
+      });
+    }
+    handler(req, res);
+  };
 }

@@ -58,9 +58,8 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     fallback: (req, res) => {
       for (const route of routes) if (route(req, res)) return;
       if (String(req.headers["content-type"] ?? "").startsWith("application/grpc")) {
-        // An unknown method of a gRPC client: a trailers-only UNIMPLEMENTED, as grpc-go answers.
-        res.writeHead(200, { "content-type": String(req.headers["content-type"]), "grpc-status": "12", "grpc-message": encodeURIComponent(`unknown method ${req.url}`) });
-        res.end();
+        // An unknown method of a gRPC client: UNIMPLEMENTED and no message, as grpc-go answers.
+        statusOnly(req, res, 12, `unknown method ${req.url}`);
         return;
       }
       res.statusCode = 404;
@@ -72,8 +71,30 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     tls: opts.tls,
     handler: (req, res) => {
       if (applyCors(req, res)) return;
+      // connect-node answers grpc-web-text (base64) with a bare HTTP 415; give such clients a gRPC status.
+      if (/^application\/grpc-web-text/i.test(String(req.headers["content-type"] ?? ""))) {
+        statusOnly(req, res, 12, "grpc-web-text is not supported; use application/grpc-web+proto");
+        return;
+      }
       grpc(req, res);
     },
   });
   return { listener, router, close: (graceMs) => listener.close(graceMs) };
+}
+
+/** A gRPC status with no messages. */
+function statusOnly(req: NodeRequest, res: NodeResponse, code: number, message: string): void {
+  const contentType = String(req.headers["content-type"]);
+  const status = { "grpc-status": String(code), "grpc-message": encodeURIComponent(message) };
+  if (req.httpVersion === "2.0" && !/^application\/grpc-web/i.test(contentType)) {
+    // Native gRPC: Node's compat API cannot end a stream on its HEADERS frame, and grpc-js ignores a
+    // status in headers followed by an empty DATA frame ("Call ended without gRPC status"); send it
+    // as real HTTP/2 trailers instead.
+    res.writeHead(200, { "content-type": contentType });
+    res.addTrailers(status);
+  } else {
+    // gRPC-web reads a status from the response headers when the body is empty.
+    res.writeHead(200, { "content-type": contentType, ...status });
+  }
+  res.end();
 }
