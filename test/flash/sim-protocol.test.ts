@@ -212,19 +212,21 @@ describe("auto-reset circuit", () => {
   });
 
   test("IO0 is sampled when the delay has passed, and EN falling again cancels the start", async () => {
-    const sim = new Esp32Sim({ enDelayMs: 30 });
-    await tick(40);
+    const sim = new Esp32Sim({ enDelayMs: 150 });
+    await tick(200);
     sim.setSignals({ dtr: false, rts: true });
     sim.setSignals({ dtr: false, rts: false }); // EN rises with IO0 high...
     sim.setSignals({ dtr: true, rts: false }); // ...and IO0 goes low 0 ms later: still download mode
-    await tick(50);
+    await tick(200);
     assert.equal(sim.mode, "rom");
+    const banners = sim.console.length;
     sim.setSignals({ dtr: false, rts: true });
     sim.setSignals({ dtr: false, rts: false });
     await tick(5);
     sim.setSignals({ dtr: false, rts: true }); // EN low again within the delay: no start
-    await tick(50);
+    await tick(200);
     assert.equal(sim.mode, "reset");
+    assert.equal(sim.console.length, banners, "nothing printed: the chip never left reset");
     sim.close();
   });
 
