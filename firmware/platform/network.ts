@@ -4,24 +4,38 @@ import Listener from "embedded:io/socket/listener";
 import TCP from "embedded:io/socket/tcp";
 import Serial from "embedded:io/serial";
 import MDNS from "mdns";
+import Timer from "timer";
 import WiFi from "wifi";
 import { errorText, log } from "../log.js";
 
 export { Listener, Serial, TCP };
 
-/** Joins a Wi-Fi network in station mode; `onUp` runs once an address is assigned. */
+/** Delay before joining again after the station lost its network. */
+const WIFI_RETRY_MS = 2000;
+
+/**
+ * Joins a Wi-Fi network in station mode and stays joined: after a disconnect it joins again
+ * WIFI_RETRY_MS later. `onUp` runs once, at the first address.
+ */
 export function startWifi(ssid: string, password: string | undefined, onUp: () => void): WiFi | undefined {
+  const network = password ? { ssid, password } : { ssid };
+  let up = false;
+  let retry: Timer | undefined;
   try {
-    let up = false;
-    return new WiFi(password ? { ssid, password } : { ssid }, (message) => {
+    WiFi.mode = WiFi.Mode.station;
+    return new WiFi(network, (message) => {
       if (message === WiFi.gotIP) {
         log("info", "wifi: joined " + ssid);
         if (!up) {
           up = true;
           onUp();
         }
-      } else if (message === WiFi.disconnected) {
-        log("warn", "wifi: disconnected from " + ssid + "; the driver reconnects");
+      } else if (message === WiFi.disconnected && retry === undefined) {
+        log("warn", "wifi: disconnected from " + ssid + "; joining again in " + WIFI_RETRY_MS + " ms");
+        retry = Timer.set(() => {
+          retry = undefined;
+          WiFi.connect(network);
+        }, WIFI_RETRY_MS);
       }
     });
   } catch (error) {

@@ -22,10 +22,12 @@ import type { ByteLink } from "./links.js";
 
 /**
  * Largest packet of message data per frame, both ways. XS on a classic ESP32 has about 77 KB of
- * chunk heap, so frames stay far below protobuf's 64 KiB packets; the TS SDK's 16 373-byte request
- * packets fit. Hosts dialling a micro part set their ChannelClient's maxPacketBytes to this.
+ * chunk heap, shared by everything, so frames stay far below gRPC's 64 KiB packets: with 4
+ * connections each holding a frame in reassembly, at most ~20 KiB goes to frame buffers. Larger
+ * messages travel as several packets. Hosts dialling a micro part set their ChannelClient's
+ * maxPacketBytes to this.
  */
-export const MICRO_MAX_PACKET_BYTES = 16 * 1024;
+export const MICRO_MAX_PACKET_BYTES = 4 * 1024;
 /** Largest frame accepted: a full packet plus its Request wrapper (headers included). */
 export const MICRO_MAX_FRAME_BYTES = MICRO_MAX_PACKET_BYTES + 1024;
 /** Largest request message reassembled from packets (a SetConfig's JSON is the big one). */

@@ -160,11 +160,4 @@ export class Dispatcher {
       else if (!(error instanceof ChannelError)) log("warn", call.method + " after the call ended: " + errorText(error));
     }
   }
-
-  /** Cancels every operation (RobotService.StopAll); their calls end CANCELLED. */
-  cancelAll(reason: string): void {
-    for (const op of [...this.operations.values()]) {
-      if (!op.call.finished) op.call.finish({ code: Code.CANCELLED, message: reason });
-    }
-  }
 }

@@ -131,7 +131,9 @@ test("an oversized declared length closes that connection at once; others keep w
   const other = await connectAuthenticated(sim);
   for (const prefix of [
     [0xff, 0xff, 0xff, 0xff],
-    [0x00, 0x01, 0x00, 0x00], // 64 KiB: above the micro part's 17 KiB frame limit
+    [0x00, 0x01, 0x00, 0x00], // 64 KiB: far above the micro part's 5 KiB frame limit
+    [0x00, 0x00, 0x14, 0x01], // 5121 bytes: one past it
+    [0x00, 0x00, 0x14, 0x01], // 5121 bytes: one past it
   ]) {
     const s = await rawSocket();
     s.write(Uint8Array.from(prefix));

@@ -190,7 +190,8 @@ export class MicroClient {
   #close: () => void;
 
   private constructor(send: (frame: Uint8Array) => void, close: () => void, closed: Promise<string>) {
-    this.client = new ChannelClient({ codec: protobufFrameCodec, send, setTimer, maxPacketBytes: 16 * 1024 });
+    // The firmware's MICRO_MAX_PACKET_BYTES (firmware/rpc/connection.ts; not imported here, it needs the sim hooks).
+    this.client = new ChannelClient({ codec: protobufFrameCodec, send, setTimer, maxPacketBytes: 4 * 1024 });
     this.#close = close;
     this.closed = closed.then((reason) => {
       this.client.close(reason);
