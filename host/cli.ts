@@ -8,6 +8,7 @@ import { createLogger } from "./log/logger.js";
 import { nvsCommand } from "../tools/cli/nvs.js";
 import { flashCommand, monitorCommand, provisionCommand } from "../tools/cli/flash.js";
 import { esp32SimCommand } from "../tools/cli/esp32-sim.js";
+import { signalingCommand } from "./signaling/cli.js";
 
 const usage = `usage: sprocket <command> [options]
 
@@ -20,6 +21,8 @@ commands:
   provision --port PATH  rewrite a board's NVS provisioning (--wifi-ssid, --host, ...)
   monitor --port PATH    print a board's serial log until Ctrl-C
   esp32-sim --pty PATH   a simulated ESP32 on a pseudo-terminal (needs socat)
+  signaling --listen HOST:PORT [--api-key ID:SECRET]
+                         a WebRTC signaling server other machines answer through (sprocket signaling --help)
   version                print the version
 `;
 
@@ -93,6 +96,8 @@ async function main(argv: string[]): Promise<number> {
       return monitorCommand(rest);
     case "esp32-sim":
       return esp32SimCommand(rest);
+    case "signaling":
+      return signalingCommand(rest);
     case "version":
     case "--version":
       console.log(sprocketVersion);

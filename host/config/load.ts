@@ -17,6 +17,7 @@ import {
   DEFAULT_REMOTE_RECONNECT_INTERVAL_MS,
   DEFAULT_SERVICE_MODEL,
   DEFAULT_SERVICE_NAME,
+  DEFAULT_SIGNALING_PORT,
   KNOWN_TOP_LEVEL_KEYS,
   MAX_HEARTBEAT_WINDOW_MS,
   MIN_HEARTBEAT_WINDOW_MS,
@@ -39,6 +40,7 @@ import type {
   AssociatedResourceConfig,
   AuthConfig,
   AuthHandlerConfig,
+  CloudConfig,
   ConfigOrigin,
   FrameConfig,
   LogPatternConfig,
@@ -389,6 +391,7 @@ class Normalizer {
       disableLogDeduplication: raw.disable_log_deduplication ?? false,
       extra,
     };
+    if (raw.cloud) config.cloud = this.cloud(raw.cloud, config.network.fqdn);
     if (raw.maintenance) {
       config.maintenance = {
         sensorName: raw.maintenance.sensor_name ?? "",
@@ -646,6 +649,71 @@ class Normalizer {
     if (cert !== "") network.tlsCertFile = cert;
     if (key !== "") network.tlsKeyFile = key;
     return network;
+  }
+
+  /**
+   * rdk's `Cloud.Validate` (not from the cloud): `id` is required, and credentials for the signaling
+   * server: a whole `api_key`, or `secret`. `signaling_address` is rdk's `host[:port]` (port 443, TLS
+   * unless `signaling_insecure`) or, as a Sprocket extension, an `http://` / `https://` URL.
+   */
+  cloud(raw: NonNullable<RawMachineConfig["cloud"]>, networkFqdn: string): CloudConfig {
+    const at = (...rest: PathSegment[]): PathSegment[] => ["cloud", ...rest];
+    const id = raw.id ?? "";
+    const secret = raw.secret ?? "";
+    const keyId = raw.api_key?.id ?? "";
+    const key = raw.api_key?.key ?? "";
+    if (id === "") this.fail(at("id"), "missing required field");
+    if ((keyId === "") !== (key === "")) {
+      this.fail(at("api_key", keyId === "" ? "id" : "key"), "missing required field (api_key needs both id and key)");
+    } else if (keyId === "" && secret === "") {
+      this.fail(at("api_key"), "missing required field (the machine's credentials: api_key, or secret)");
+    }
+    const cloud: CloudConfig = {
+      id,
+      secret,
+      fqdn: raw.fqdn ?? "",
+      localFqdn: raw.local_fqdn ?? "",
+      signalingAddress: raw.signaling_address ?? "",
+      signalingInsecure: raw.signaling_insecure ?? false,
+    };
+    if (keyId !== "" && key !== "") cloud.apiKey = { id: keyId, key };
+    if (cloud.signalingAddress !== "") {
+      const url = this.signalingUrl(at("signaling_address"), cloud.signalingAddress, cloud.signalingInsecure);
+      if (url !== undefined) cloud.signalingUrl = url;
+      if (cloud.fqdn === "" && networkFqdn === "") {
+        this.fail(at("fqdn"), "missing required field (the name callers ask the signaling server for; or set network.fqdn)");
+      }
+    }
+    return cloud;
+  }
+
+  signalingUrl(path: PathSegment[], address: string, insecure: boolean): string | undefined {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(address)) {
+      let url: URL;
+      try {
+        url = new URL(address);
+      } catch {
+        this.fail(path, `invalid URL ${goQuote(address)}`);
+        return undefined;
+      }
+      if (url.protocol !== "http:" && url.protocol !== "https:") {
+        this.fail(path, `unsupported scheme ${goQuote(url.protocol.slice(0, -1))} (use http or https, or host:port)`);
+        return undefined;
+      }
+      if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
+        this.fail(path, `${goQuote(address)} must be a base URL (no credentials, query or fragment)`);
+        return undefined;
+      }
+      return url.href.replace(/\/+$/, "");
+    }
+    // goutils dials a bare host on port 443.
+    const hostPort = splitHostPortError(address) === undefined ? address : `${address}:${DEFAULT_SIGNALING_PORT}`;
+    const problem = splitHostPortError(hostPort);
+    if (problem || hostPort.startsWith(":")) {
+      this.fail(path, `error validating signaling_address: ${problem ?? `address ${address}: missing host in address`}`);
+      return undefined;
+    }
+    return `${insecure ? "http" : "https"}://${hostPort}`;
   }
 
   auth(raw: NonNullable<RawMachineConfig["auth"]>): AuthConfig {

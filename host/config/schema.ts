@@ -355,6 +355,17 @@ export const rawAuthSchema = z.looseObject({
   external_auth_config: nullish(z.looseObject({ jwks: nullish(jsonObject) })),
 });
 
+/** rdk `cloudData`: only the fields Sprocket uses are typed; the rest stay verbatim in `extra.cloud`. */
+export const rawCloudSchema = z.looseObject({
+  id: nullish(z.string()),
+  secret: nullish(z.string()),
+  api_key: nullish(z.looseObject({ id: nullish(z.string()), key: nullish(z.string()) })),
+  fqdn: nullish(z.string()),
+  local_fqdn: nullish(z.string()),
+  signaling_address: nullish(z.string()),
+  signaling_insecure: nullish(z.boolean()),
+});
+
 export const rawMachineConfigSchema = z.looseObject({
   components: nullish(z.array(rawResourceSchema)),
   services: nullish(z.array(rawResourceSchema)),
@@ -370,6 +381,7 @@ export const rawMachineConfigSchema = z.looseObject({
     z.looseObject({ sensor_name: nullish(z.string()), maintenance_allowed_key: nullish(z.string()) }),
   ),
   disable_log_deduplication: nullish(z.boolean()),
+  cloud: nullish(rawCloudSchema),
 });
 
 export type RawMachineConfig = z.infer<typeof rawMachineConfigSchema>;
@@ -380,7 +392,10 @@ export type RawFrameConfig = z.infer<typeof rawFrameSchema>;
 export type RawAssociatedConfig = z.infer<typeof rawAssociatedConfigSchema>;
 
 /** Top-level keys this schema interprets; anything else lands in `MachineConfig.extra`. */
-export const KNOWN_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(Object.keys(rawMachineConfigSchema.shape));
+export const KNOWN_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(
+  // `cloud` is parsed into `MachineConfig.cloud` and also kept verbatim in `extra` (its other fields).
+  Object.keys(rawMachineConfigSchema.shape).filter((k) => k !== "cloud"),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Normalized form
@@ -515,6 +530,28 @@ export interface MaintenanceConfig {
   maintenanceAllowedKey: string;
 }
 
+/** Default port of a signaling address without one (goutils dials TLS on 443). */
+export const DEFAULT_SIGNALING_PORT = 443;
+
+/**
+ * rdk's `cloud` section, as far as the external answerer needs it: the machine answers WebRTC calls
+ * through the signaling server at `signaling_address`, authenticated with `api_key` (or `id` +
+ * `secret`, a robot-secret), under the names `fqdn` and `local_fqdn`.
+ */
+export interface CloudConfig {
+  /** The machine part id (`robot-secret` entity). */
+  id: string;
+  secret: string;
+  apiKey?: { id: string; key: string };
+  fqdn: string;
+  localFqdn: string;
+  /** As written: `host:port` (rdk), or a Sprocket `http://`/`https://` URL. Empty: no external signaling. */
+  signalingAddress: string;
+  signalingInsecure: boolean;
+  /** The signaling server's base URL, derived from the two above; undefined when there is no address. */
+  signalingUrl?: string;
+}
+
 export interface MachineConfig {
   /** The file name (or other label) the config was read from. */
   source: string;
@@ -530,6 +567,8 @@ export interface MachineConfig {
   revision: string;
   maintenance?: MaintenanceConfig;
   disableLogDeduplication: boolean;
+  /** The `cloud` section, when present and not null. */
+  cloud?: CloudConfig;
   /** Top-level keys not interpreted here (cloud, packages, jobs, processes, tracing, unknown keys), verbatim. */
   extra: Record<string, unknown>;
 }

@@ -231,7 +231,7 @@ export class WebRtcSignaling {
   }
 }
 
-function candidateFromProto(c: ICECandidate): IceCandidateJson {
+export function candidateFromProto(c: ICECandidate): IceCandidateJson {
   const out: IceCandidateJson = { candidate: c.candidate };
   if (c.sdpMid !== undefined) out.sdpMid = c.sdpMid;
   if (c.sdpmLineIndex !== undefined) out.sdpMLineIndex = c.sdpmLineIndex;
@@ -239,12 +239,12 @@ function candidateFromProto(c: ICECandidate): IceCandidateJson {
   return out;
 }
 
-function candidateToProto(c: IceCandidateJson): MessageInitShape<typeof ICECandidateSchema> {
+export function candidateToProto(c: IceCandidateJson): MessageInitShape<typeof ICECandidateSchema> {
   return { candidate: c.candidate, sdpMid: c.sdpMid, sdpmLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment };
 }
 
 /** A single-consumer queue: push/end/fail from callbacks, drain with `for await`. */
-class AsyncQueue<T> implements AsyncIterable<T> {
+export class AsyncQueue<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
   private done = false;
   private error: unknown;
