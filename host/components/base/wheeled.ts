@@ -158,9 +158,8 @@ export class WheeledBase implements Base {
   async stop(call: CallOptions): Promise<void> {
     this.#op?.abort();
     this.#op = undefined;
-    const results = await Promise.allSettled(this.#motors().map(({ motor }) => motor.stop(call)));
-    const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failures.length > 0) throw new Error(`base ${this.name} could not stop every motor: ${failures.map((f) => reasonText(f.reason)).join("; ")}`);
+    const failures = await this.#stopMotors(call);
+    if (failures.length > 0) throw new Error(`base ${this.name} could not stop every motor: ${failures.join("; ")}`);
   }
 
   async isMoving(): Promise<boolean> {
@@ -211,17 +210,30 @@ export class WheeledBase implements Base {
     const op = new AbortController();
     this.#op = op;
     call.signal.throwIfAborted();
-    const results = await Promise.allSettled(this.#motors().map(({ motor, side }) => command(motor, side)));
+    // The first failure (a motor's error, or the caller going away) stops every motor, which ends
+    // the others' commands too, unless a newer command has taken over.
+    let stopping: Promise<string[]> | undefined;
+    const results = await Promise.allSettled(
+      this.#motors().map(({ motor, side }) =>
+        command(motor, side).catch((err: unknown) => {
+          if (this.#op === op) stopping ??= this.#stopMotors({ extra: {}, signal: new AbortController().signal });
+          throw err;
+        }),
+      ),
+    );
     if (this.#op === op) this.#op = undefined;
+    const stopFailures = (await stopping) ?? [];
+    if (stopFailures.length > 0) this.#logger.warn({ failures: stopFailures }, "could not stop every motor after a failed command");
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failures.length === 0) return;
-    if (!op.signal.aborted) {
-      await this.stop({ extra: {}, signal: new AbortController().signal }).catch((err: unknown) =>
-        this.#logger.warn({ err: reasonText(err) }, "could not stop the base after a failed command"),
-      );
-    }
     if (call.signal.aborted) throw call.signal.reason;
     throw new Error(failures.map((f) => reasonText(f.reason)).join("; "));
+  }
+
+  /** Stops every motor at once; answers the failures. */
+  async #stopMotors(call: CallOptions): Promise<string[]> {
+    const results = await Promise.allSettled(this.#motors().map(({ motor }) => motor.stop(call)));
+    return results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((f) => reasonText(f.reason));
   }
 }
 
