@@ -4,6 +4,7 @@
 // the reset the simulator boots the app with the provisioning that was written.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { ESPLoader, Transport } from "esptool-js";
 import { equalBytes } from "../../tools/image/bytes.js";
 import { provisioningImage } from "../../tools/flash/plan.js";
 import { FlashSession, type WriteImage } from "../../tools/flash/session.js";
@@ -90,6 +91,30 @@ describe("esptool-js flashes the simulator", () => {
       });
     }
   }
+
+  test("ESPLoader.main() reads the chip the way the ROM registers describe it", async () => {
+    const expected = {
+      esp32: ["ESP32-D0WD-V3 (revision 3)", /Crystal is 40MHz/, /MAC: 24:0a:c4:5e:00:01/, /Features: Wi-Fi, BT, Dual Core/, /Flash ID: 1640ef/],
+      esp32s3: ["ESP32-S3 (QFN56) (revision v0.2)", /Crystal is 40MHz/, /MAC: 34:85:18:5e:00:02/, /Features: Wi-Fi,BLE/, /Flash ID: 1640ef/],
+    } as const;
+    for (const [chip, [description, ...patterns]] of Object.entries(expected) as [keyof typeof expected, (typeof expected)[keyof typeof expected]][]) {
+      const sim = new Esp32Sim({ chip });
+      const lines: string[] = [];
+      class Quiet extends Transport {
+        override trace(): void {}
+      }
+      const transport = new Quiet(new SimSerialPort(sim) as unknown as ConstructorParameters<typeof Transport>[0]);
+      const loader = new ESPLoader({ transport, baudrate: 921600, terminal: { clean() {}, write: (t) => lines.push(t), writeLine: (t) => lines.push(t) } });
+      try {
+        assert.equal(await loader.main(), description);
+        for (const p of patterns) assert.match(lines.join("\n"), p);
+        assert.equal(sim.mode, "stub");
+      } finally {
+        await transport.disconnect();
+        sim.close();
+      }
+    }
+  });
 
   test("without setBaudRate esptool-js reopens the port at the new rate, and the chip keeps up", async () => {
     const sim = new Esp32Sim({ chip: "esp32" });
