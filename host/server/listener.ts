@@ -66,22 +66,28 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
       const onEarlyError = (): void => void socket.destroy();
       socket.on("error", onEarlyError);
       // Peek at the first bytes: only an HTTP/2 client starts with the connection preface ("PRI").
-      // A first packet may be shorter than that, so wait until 3 bytes are in; a "readable" that
-      // brings nothing new is the end of the stream.
-      let seen = 0;
-      const sniff = (): void => {
-        if (socket.readableLength < 3 && socket.readableLength > seen) {
-          seen = socket.readableLength;
-          return void socket.once("readable", sniff);
+      // A first packet may be shorter than that, so gather until 3 bytes are in; a client that
+      // closes before that has nothing to be answered. The bytes go back with unshift, and the
+      // socket is never switched to flowing mode, so http2 can take its handle over.
+      const chunks: Buffer[] = [];
+      let length = 0;
+      const onReadable = (): void => {
+        for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) {
+          chunks.push(chunk);
+          length += chunk.length;
         }
+        if (length < 3) return;
+        socket.off("readable", onReadable);
+        socket.off("end", onEnd);
         socket.off("error", onEarlyError);
-        const head: Buffer | null = socket.read();
-        if (head === null) return void socket.destroy();
+        const head = Buffer.concat(chunks, length);
         socket.unshift(head);
-        if (head.length >= 3 && head.subarray(0, 3).equals(h2Preface.subarray(0, 3))) h2.emit("connection", socket);
+        if (head.subarray(0, 3).equals(h2Preface.subarray(0, 3))) h2.emit("connection", socket);
         else h1Server.emit("connection", socket);
       };
-      socket.once("readable", sniff);
+      const onEnd = (): void => void socket.destroy();
+      socket.on("readable", onReadable);
+      socket.once("end", onEnd);
     });
   }
   server.on("connection", (s: net.Socket) => {
