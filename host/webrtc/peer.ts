@@ -163,6 +163,10 @@ export class AnsweringPeer {
   /** Adds a remote (caller) candidate. An empty candidate string means end of candidates. */
   async addIceCandidate(candidate: IceCandidateJson): Promise<void> {
     if (this.closedReason !== undefined) return;
+    // Browsers hide host addresses behind `<uuid>.local` names. Resolving one would send multicast
+    // DNS onto the LAN and leave a 10 s timer behind in werift; like pion in "query only" mode we
+    // skip them, and the caller's address is learned from its connectivity checks instead.
+    if (/ \S+\.local /.test(candidate.candidate)) return;
     await this.pc.addIceCandidate(candidate.candidate === "" ? null : candidate);
   }
 
