@@ -26,6 +26,7 @@ import { machineSessionResources, SessionManager } from "./session/manager.js";
 import { startRpcServer, type HttpRoute, type RpcServer, type ServiceRegistration } from "./server/server.js";
 import { SignalingService } from "../proto/gen/proto/rpc/webrtc/v1/signaling_pb.js";
 import { DataChannelTransport } from "./webrtc/data-channel-transport.js";
+import { ExternalAnswerer, externalAnswererSettings } from "./webrtc/answerer.js";
 import { internalSignalingHosts, WebRtcSignaling } from "./webrtc/signaling-service.js";
 
 export const sprocketVersion: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
@@ -55,6 +56,8 @@ export interface Host {
   readonly signaling: WebRtcSignaling;
   /** The `rpc-host` values the signaler accepts (a WebRTC client's `host`). */
   readonly signalingHosts: readonly string[];
+  /** The answerer to the external signaling server of `cloud.signaling_address`, when configured. */
+  readonly answerer: ExternalAnswerer | undefined;
   /** Applies new configs (the watched file's, or any given) to the running machine. */
   readonly reconfigurer: Reconfigurer;
   /** Stops serving, then closes resources dependents first. */
@@ -70,7 +73,8 @@ const healthCheck: HttpRoute = (req, res) => {
 
 export async function startHost(opts: HostOptions): Promise<Host> {
   const { config } = opts;
-  const logger = opts.logger ?? createLogger({ level: config.debug ? "debug" : "info" });
+  // `debug` comes from the config through the log registry, so a reconfigure can turn it off again.
+  const logger = opts.logger ?? createLogger({ level: "info" });
   registryOf(logger)?.update(logSettingsFromConfig(config));
   const machine = new Machine(opts.registry ?? builtinModels(), logger, opts.machine);
   const operations = new OperationManager();
@@ -143,6 +147,18 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       return createContextValues().set(peerConnectionKey, { type: "webrtc", remoteAddress: remote, localAddress: local });
     },
   });
+  // Calls through an external signaling server (spec §4.6) reach the same router.
+  const external = externalAnswererSettings(config);
+  let answerer: ExternalAnswerer | undefined;
+  if (external) {
+    const transport = dataChannels;
+    answerer = new ExternalAnswerer({
+      ...external,
+      onPeer: (peer, info) => transport.attach(peer, info.entity),
+      logger: namedLogger(logger, "networking.webrtc.answerer"),
+    });
+    answerer.start();
+  }
   const dialHost = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
   const url = `${tls ? "https" : "http"}://${dialHost}:${port}`;
   logger.info({ url, auth: authEnabled ? "api-key" : "none" }, "serving");
@@ -168,12 +184,14 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     url,
     signaling,
     signalingHosts,
+    answerer,
     reconfigurer,
     close() {
       closing ??= (async () => {
         watcher?.close();
         reconfigurer.close();
         await signaling.close();
+        await answerer?.close();
         await server.close();
         await sessions.close();
         await machine.close();
