@@ -7,6 +7,7 @@ import { parseMachineConfig } from "../../host/config/load.js";
 import { namedLogger } from "../../host/log/logger.js";
 import { globToRegExp, LogRegistry, logSettingsFromConfig, resourceLoggerName } from "../../host/log/registry.js";
 import { Machine, machineResources } from "../../host/machine/machine.js";
+import { Reconfigurer } from "../../host/machine/reconfigure.js";
 import { config, probe, Recorder, testRegistry } from "../machine/support.js";
 
 function capture(opts: { level?: "debug" | "info" | "warn" | "error"; debug?: boolean; now?: () => number } = {}) {
@@ -109,6 +110,36 @@ describe("log patterns", () => {
     assert.ok(!fields.some((p) => p[2] === quiet && p[4] === "probe building"));
     // The resource manager itself stays at the base level (info).
     assert.ok(fields.some((p) => p[1] === "INFO" && p[2] === "rdk.resource_manager" && p[4] === "Now constructing resource"));
+  });
+});
+
+describe("log settings at reconfigure", () => {
+  it("applies a new config's debug, patterns and log_configuration to running loggers", async () => {
+    const { registry, parsed } = capture();
+    const first = config([probe("a")]);
+    registry.update(logSettingsFromConfig(first));
+    const m = new Machine(testRegistry(new Recorder()), registry.root);
+    await m.start(machineResources(first));
+    const r = new Reconfigurer({ machine: m, logger: registry.root, current: first });
+    const a = namedLogger(registry.root, "resource_manager.rdk:component:generic/a");
+    const net = namedLogger(registry.root, "networking.webrtc");
+
+    await r.submit(config([probe("a")], { debug: true }));
+    assert.equal(registry.levelOf("rdk.networking.webrtc"), "debug");
+    net.debug("now visible");
+
+    await r.submit(config([probe("a", {}, { log_configuration: { level: "warn" } })], { log: [{ pattern: "rdk.networking.*", level: "error" }] }));
+    a.info("hidden");
+    a.warn("shown");
+    net.warn("hidden");
+    net.error("shown");
+    assert.deepEqual(parsed().filter((p) => p[2] !== undefined && ["rdk.networking.webrtc", "rdk.resource_manager.rdk:component:generic/a"].includes(p[1]!)).map((p) => [p[0], p[2]]), [
+      ["DEBUG", "now visible"],
+      ["WARN", "shown"],
+      ["ERROR", "shown"],
+    ]);
+    r.close();
+    await m.close();
   });
 });
 
