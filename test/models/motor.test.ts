@@ -166,6 +166,20 @@ describe("gpio motor without an encoder", () => {
     });
   });
 
+  it("a GoFor longer than a timer can wait (~25 days) keeps running until stopped", async () => {
+    await using(rig(AB_PWM), async ({ board, motor }) => {
+      const going = motor.goFor(2, 10_000_000, call); // 5 million minutes
+      let done = false;
+      void going.then(() => (done = true));
+      await waitFor("the GoFor to start", () => board.pinState("15").duty > 0);
+      await sleep(20);
+      assert.equal(done, false, "still running");
+      assert.ok(board.pinState("15").duty > 0);
+      await motor.stop(call);
+      await going;
+    });
+  });
+
   it("a newer command supersedes a GoFor, which resolves and leaves the motor to it", async () => {
     await using(rig(AB_PWM), async ({ board, motor }) => {
       const going = motor.goFor(50, 1000, call);

@@ -63,6 +63,13 @@ describe("gpio servo", () => {
     assert.equal(servoFrequency(parseGpioServoConfig({ board: "b", pin: "1", max_width_us: 2400, frequency_hz: 450 })), 408);
   });
 
+  it("starts at min_angle_deg by default, fractions of a degree included", async () => {
+    await withServo({ min_angle_deg: 10.5, max_angle_deg: 100 }, async (servo, board) => {
+      assert.equal(board.pinState("12").duty, 0.025);
+      assert.equal(await servo.position(call), 11, "whole degrees, rounded");
+    });
+  });
+
   it("pwm_resolution rounds the duty cycle to the PWM's steps", async () => {
     await withServo({ pwm_resolution: 4096 }, async (servo, board) => {
       await servo.move(90, call);

@@ -216,18 +216,28 @@ export class OperationSlot {
   }
 }
 
-/** Resolves after `ms`, or as soon as one of the signals aborts. */
+/** The longest delay setTimeout takes; longer ones would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Resolves after `ms` (any length: long waits re-arm), or as soon as one of the signals aborts. */
 export function pause(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
   const live = signals.filter((s): s is AbortSignal => s !== undefined);
   if (live.some((s) => s.aborted)) return Promise.resolve();
   return new Promise((resolve) => {
+    const deadline = performance.now() + ms;
+    let timer: NodeJS.Timeout | undefined;
     const done = (): void => {
       clearTimeout(timer);
       for (const s of live) s.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const arm = (): void => {
+      const left = deadline - performance.now();
+      if (left <= 0) done();
+      else timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    };
     for (const s of live) s.addEventListener("abort", done, { once: true });
+    arm();
   });
 }
 

@@ -114,10 +114,10 @@ export class GpioServo implements Servo {
     this.frequencyHz = frequencyHz;
   }
 
-  /** Sets the pin's frequency and moves to the starting position (rdk drops the fraction of a degree). */
+  /** Sets the pin's frequency and moves to the starting position. */
   async initialize(): Promise<void> {
     await this.#board.setPwmFrequency(this.#config.pin, this.frequencyHz, internalCall());
-    await this.move(Math.trunc(this.#config.startDeg), internalCall());
+    await this.move(this.#config.startDeg, internalCall());
   }
 
   /** The duty cycle for an angle in range (rdk's mapDegToDutyCylePct, rounded to the resolution if known). */
