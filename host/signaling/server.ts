@@ -261,7 +261,9 @@ export class ExternalSignaling {
         }
       }
     } catch (err) {
-      // One side failed: the other stops too, and the caller hears of it.
+      // One side failed: the other stops too, and the caller hears of it. (goutils also sends the
+      // answerer a done stage here; the stream's error status says more.)
+      answererStopped = true;
       const ce = ConnectError.from(err);
       logger.debug({ err: ce.rawMessage }, "answer stream failed");
       offer.toCaller.push({ kind: "error", code: ce.code, message: ce.rawMessage });
