@@ -8,7 +8,7 @@ import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { MotorClient, RobotClient, SensorClient, type Credential } from "@viamrobotics/sdk";
 import type { Host } from "../../host/host.js";
 import { AuthService } from "../../proto/gen/proto/rpc/v1/auth_pb.js";
-import { allFakesConfig, startTestHost } from "../support/host.js";
+import { allFakesConfig, startTestHost, withApiKey } from "../support/host.js";
 import { startSignalingProcess, type SignalingProcess } from "./answerer-env.js";
 import { quietSdk, waitFor } from "./wrtc-env.js";
 
@@ -42,7 +42,8 @@ describe("a host answering through `sprocket signaling` in another process", () 
   before(async () => {
     restore = quietSdk();
     sig = await startSignalingProcess("127.0.0.1:0", [...keyArgs, "--heartbeat-interval", "50ms"]);
-    host = await startTestHost({ ...allFakesConfig(), cloud: cloudConfig(sig.port) });
+    // With auth on: calls on the data channel pass as authenticated at the signaling server.
+    host = await startTestHost({ ...withApiKey(allFakesConfig()), cloud: cloudConfig(sig.port) });
   });
 
   after(async () => {
