@@ -268,7 +268,7 @@ describe("the XS host", () => {
   });
 
   test("a module with no guest bridge fails the bundle with its name", async () => {
-    await assert.rejects(bundleFirmware({ expose: { WiFi: "wifi" } }), /"wifi" is not available on the XS engine/);
+    await assert.rejects(bundleFirmware({ expose: { UDP: "embedded:io/socket/udp" } }), /"embedded:io\/socket\/udp" is not available on the XS engine/);
   });
 
   test("a bundle that throws while loading fails start() with the exception", async () => {

@@ -1,9 +1,9 @@
 // Bundles firmware for the XS engine: esbuild turns the firmware's ES modules into one script that
 // xsnap evaluates (its `e` command runs a script with the global eval; it has no module loader for
-// our files). The modules a Moddable manifest provides (`embedded:io/*`, `timer`, `preference`) are
-// aliased to the bridge modules in ./guest, which forward to the Node shims through the host
-// (./host.ts). The guest bridge is evaluated first, so firmware starts in a board-like global
-// environment.
+// our files). The modules a Moddable manifest provides (`embedded:io/*`, `timer`, `preference`,
+// `wifi`, `net`, `mdns`, `instrumentation`) are aliased to the bridge modules in ./guest, which
+// forward to the Node shims through the host (./host.ts). The guest bridge is evaluated first, so
+// firmware starts in a board-like global environment.
 //
 // Bundle the JavaScript that tsc emitted (dist/…/*.js): it is what the Node engine runs and what
 // Moddable's mcconfig (which runs tsc) compiles for a board. esbuild only links it, with no syntax
@@ -21,8 +21,15 @@ export const GUEST_MODULES: Readonly<Record<string, string>> = {
   "embedded:io/i2c": "./guest/i2c.js",
   timer: "./guest/timer.js",
   preference: "./guest/preference.js",
-  // Add sockets, serial, wifi, net, mdns here as their shims land (a guest module per specifier,
-  // most of them small IOProxy subclasses like ./guest/i2c.ts).
+  "embedded:io/socket/tcp": "./guest/tcp.js",
+  "embedded:io/socket/listener": "./guest/listener.js",
+  "embedded:io/serial": "./guest/serial.js",
+  wifi: "./guest/wifi.js",
+  net: "./guest/net.js",
+  mdns: "./guest/mdns.js",
+  instrumentation: "./guest/instrumentation.js",
+  // A new one: its shim in SHIMS (../node-hooks.ts) and a guest module, usually a small IOProxy
+  // subclass like ./guest/i2c.ts.
 };
 
 export interface BundleOptions {

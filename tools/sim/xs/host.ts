@@ -5,8 +5,8 @@
 //
 // Guest → host: the guest's ECMA-419 objects (./guest/*) call issueCommand synchronously; each
 // request becomes a shim call made with the world current (./wire.ts has the message formats).
-// Host → guest: what a board delivers asynchronously (timer callbacks, Digital onReadable, later
-// socket and serial bytes) comes from the shims' own Node timers and immediates; each is delivered
+// Host → guest: what a board delivers asynchronously (timer callbacks, Digital onReadable, socket
+// and serial onReadable/onWritable/onError, Wi-Fi and mDNS messages) comes from the shims' own Node timers and immediates; each is delivered
 // into XS as one handleCommand event, run to completion (with its promise jobs) before the next.
 // An exception escaping a guest callback is reported (onError, `errors`) and the host goes on.
 import { randomBytes } from "node:crypto";
@@ -316,24 +316,55 @@ export class XsHost {
     return handle;
   }
 
+  /** Replaces the function arguments the guest listed (sent as undefined) by functions that deliver to it; returns their handles. */
+  #callbackArgs(args: unknown[], indices: number[] | undefined): number[] {
+    if (indices === undefined) return [];
+    return indices.map((index) => {
+      const handle = this.#nextHandle++;
+      args[index] = (...a: unknown[]) => this.#deliver(handle, "callback", a);
+      return handle;
+    });
+  }
+
+  /**
+   * A shim object a method returned that the guest has not seen (a Listener's accepted TCP): kept
+   * under a new handle, so it crosses as a reference and the guest can adopt it (`new TCP({from})`).
+   */
+  #adoptReturned(value: unknown): unknown {
+    if (typeof value !== "object" || value === null || this.#handles.has(value)) return value;
+    for (const Shim of this.#shims.values()) {
+      if (value instanceof Shim) {
+        this.#adopt(value);
+        break;
+      }
+    }
+    return value;
+  }
+
   #dispatch(request: Message): unknown {
     switch (request[0]) {
       case Op.NEW: {
-        const [, module, options, callbacks] = request as [number, string, Record<string, unknown>, string[]];
-        const Shim = this.#shim(module);
+        const [, module, options, callbacks, trailing] = request as [number, string, Record<string, unknown> | undefined, string[], string | undefined];
+        const Shim = this.#shim(module) as unknown as new (options: unknown, callback?: unknown) => object;
         const handle = this.#nextHandle++;
-        const withCallbacks: Record<string, unknown> = { ...options };
-        for (const name of callbacks) withCallbacks[name] = (...args: unknown[]) => this.#deliver(handle, name, args);
-        return this.#adopt(new Shim(withCallbacks), handle);
+        const withCallbacks: Record<string, unknown> | undefined = options === undefined ? undefined : { ...options };
+        let second: unknown = undefined;
+        for (const name of callbacks) {
+          const deliver = (...args: unknown[]) => this.#deliver(handle, name, args);
+          if (name === trailing) second = deliver;
+          else if (withCallbacks !== undefined) withCallbacks[name] = deliver;
+        }
+        return this.#adopt(trailing === undefined ? new Shim(withCallbacks) : new Shim(withCallbacks, second), handle);
       }
       case Op.CALL: {
-        const [, handle, method, args, out] = request as [number, number, string, unknown[], number[]];
+        const [, handle, method, args, out, callbackArgs] = request as [number, number, string, unknown[], number[], number[] | undefined];
         const object = this.#object(handle);
         const fn = method === "constructor" ? undefined : object[method];
         if (typeof fn !== "function") throw new TypeError(`call ${method}: not a function`);
         for (const index of out) if (args[index] instanceof ArrayBuffer) args[index] = new Uint8Array(args[index]);
-        const result = (fn as (...a: unknown[]) => unknown).apply(object, args);
-        return [result, out.map((index) => args[index])];
+        const callbackHandles = this.#callbackArgs(args, callbackArgs);
+        const result = this.#adoptReturned((fn as (...a: unknown[]) => unknown).apply(object, args));
+        return [result, out.map((index) => args[index]), callbackHandles];
       }
       case Op.GET: {
         const [, handle, property] = request as [number, number, string];
@@ -345,11 +376,26 @@ export class XsHost {
         return undefined;
       }
       case Op.STATIC: {
-        const [, module, method, args] = request as [number, string, string, unknown[]];
+        const [, module, method, args, callbackArgs] = request as [number, string, string, unknown[], number[] | undefined];
         const Shim = this.#shim(module);
         const fn = Object.hasOwn(Shim, method) ? Shim[method] : undefined;
         if (typeof fn !== "function") throw new TypeError(`${String(module)}.${method}: not a function`);
-        return (fn as (...a: unknown[]) => unknown).apply(Shim, args);
+        if (callbackArgs === undefined) return (fn as (...a: unknown[]) => unknown).apply(Shim, args);
+        const callbackHandles = this.#callbackArgs(args, callbackArgs);
+        return [this.#adoptReturned((fn as (...a: unknown[]) => unknown).apply(Shim, args)), callbackHandles];
+      }
+      case Op.STATIC_GET: {
+        const [, module, property] = request as [number, string, string];
+        const Shim = this.#shim(module);
+        if (!Object.hasOwn(Shim, property)) throw new TypeError(`${String(module)}.${property}: no such static property`);
+        return Shim[property];
+      }
+      case Op.STATIC_SET: {
+        const [, module, property, value] = request as [number, string, string, unknown];
+        const Shim = this.#shim(module);
+        if (!Object.hasOwn(Shim, property)) throw new TypeError(`${String(module)}.${property}: no such static property`);
+        Shim[property] = value;
+        return undefined;
       }
       case Op.TIMER: {
         const [, kind, isFunction, args] = request as [number, "set" | "repeat", boolean, unknown[]];

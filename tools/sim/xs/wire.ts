@@ -345,15 +345,28 @@ export function decode(bytes: ArrayBuffer | Uint8Array, options?: DecodeOptions)
 
 /** Guest → host. */
 export const Op = {
-  /** [NEW, module, options, callbackNames] → handle of a new IO object (the shim's constructor). */
+  /**
+   * [NEW, module, options, callbackNames, trailing?] → handle of a new IO object (the shim's
+   * constructor). `trailing` names the callback passed as the constructor's second argument
+   * (`new WiFi(options, callback)`, `new MDNS(options, callback)`) instead of inside the options.
+   */
   NEW: 1,
-  /** [CALL, handle, method, args, outArgs] → [result, outBytes[]]: outArgs are indices of buffer arguments the method fills. */
+  /**
+   * [CALL, handle, method, args, outArgs, callbackArgs?] → [result, outBytes[], callbackHandles[]]:
+   * outArgs are indices of buffer arguments the method fills; callbackArgs are indices of function
+   * arguments (sent as undefined), each replaced on the host by a function that delivers
+   * [CALLBACK, handle, "callback", args] to the guest. A result that is a new shim object (a
+   * Listener's accepted socket) is adopted by the host and returned as a reference.
+   */
   CALL: 2,
   /** [GET, handle, property] → value */
   GET: 3,
   /** [SET, handle, property, value] → undefined */
   SET: 4,
-  /** [STATIC, module, method, args] → a static method of the module's class (Preference.get, Timer.delay). */
+  /**
+   * [STATIC, module, method, args, callbackArgs?] → a static method of the module's class
+   * (Preference.get, Timer.delay); with callbackArgs (as for CALL) → [result, callbackHandles[]].
+   */
   STATIC: 5,
   /** [TIMER, "set" | "repeat", isFunction, args] → handle of a new timer. */
   TIMER: 6,
@@ -361,6 +374,10 @@ export const Op = {
   RELEASE: 7,
   /** [TRACE, text] → undefined: Moddable's trace(). */
   TRACE: 8,
+  /** [STATIC_GET, module, property] → a static accessor of the module's class (WiFi.mode). */
+  STATIC_GET: 9,
+  /** [STATIC_SET, module, property, value] → undefined */
+  STATIC_SET: 10,
 } as const;
 
 /** Host → guest. */

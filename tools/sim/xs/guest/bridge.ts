@@ -73,12 +73,20 @@ const finalizer = new FinalizationRegistry<number>((handle) => {
   issueCommand(encode([Op.RELEASE, [handle]]));
 });
 
+/** While a request may return a new host object: makes its guest twin (see IOProxy.callMaking). */
+let makeTwin: ((handle: number) => object) | undefined = undefined;
+
 const encodeOptions = { refOf: (value: object) => handles.get(value) };
 const decodeOptions = {
   deref(handle: number): unknown {
     const object = objects.get(handle)?.deref();
-    if (object === undefined) throw new Error("the host returned an object the guest does not know (handle " + handle + ")");
-    return object;
+    if (object !== undefined) return object;
+    if (makeTwin !== undefined) {
+      const twin = makeTwin(handle);
+      adopt(handle, twin, undefined);
+      return twin;
+    }
+    throw new Error("the host returned an object the guest does not know (handle " + handle + ")");
   },
 };
 
@@ -112,11 +120,56 @@ export function forget(object: object): void {
   if (handle !== undefined) live.delete(handle);
 }
 
+/** The host will not call this callback handle (from a function argument) any more. */
+export function forgetCallback(handle: number): void {
+  live.delete(handle);
+}
+
+/**
+ * Function arguments cross as undefined plus their indices; the host answers with a handle for
+ * each, under which it delivers the calls ("callback"). They stay live until forgetCallback().
+ */
+function splitCallbacks(args: unknown[]): { args: unknown[]; indices: number[] | undefined; functions: Method[] } {
+  let indices: number[] | undefined;
+  const functions: Method[] = [];
+  let plain = args;
+  for (let i = 0; i < args.length; i++) {
+    if (typeof args[i] !== "function") continue;
+    if (indices === undefined) {
+      indices = [];
+      plain = args.slice();
+    }
+    indices.push(i);
+    functions.push(args[i] as Method);
+    plain[i] = undefined;
+  }
+  return { args: plain, indices, functions };
+}
+
+function keepCallbacks(owner: object, handlesOfCallbacks: number[], functions: Method[]): number[] {
+  handlesOfCallbacks.forEach((handle, i) => {
+    const fn = functions[i];
+    live.set(handle, { object: owner, callbacks: { callback: (...a) => void fn.apply(owner, a) } });
+  });
+  return handlesOfCallbacks;
+}
+
 export function handleOf(object: object): number | undefined {
   return handles.get(object);
 }
 
 // IO objects ----------------------------------------------------------------------------------
+
+/**
+ * The handle of an IO object's host twin. A function rather than a private method: twins of
+ * objects the host made (TCP.twinOf) are not constructed through IOProxy, so they have no private
+ * brand.
+ */
+function handleOfProxy(object: object): number {
+  const handle = handles.get(object);
+  if (handle === undefined) throw new SyntaxError("C: xsGetHostData: no host object");
+  return handle;
+}
 
 type Method = (...args: unknown[]) => unknown;
 
@@ -128,31 +181,45 @@ type Method = (...args: unknown[]) => unknown;
 export class IOProxy {
   target?: unknown;
 
-  constructor(module: string, options: Record<string, unknown>) {
-    if (options === null || typeof options !== "object") throw new TypeError("options required");
-    const plain: Record<string, WireValue> = {};
-    const callbacks: Record<string, Method> = {};
-    for (const key of Object.keys(options)) {
-      const value = options[key];
-      if (typeof value === "function") callbacks[key] = value as Method;
-      else if (key !== "target") plain[key] = value as WireValue;
+  /**
+   * `callback`: the constructor's second argument in Moddable's older network classes
+   * (`new WiFi(options, callback)`, `new MDNS(options, callback)`); options may then be undefined.
+   */
+  constructor(module: string, options: Record<string, unknown> | undefined, callback?: unknown) {
+    const trailing = typeof callback === "function";
+    if (!trailing || options !== undefined) {
+      if (options === null || typeof options !== "object") throw new TypeError("options required");
     }
-    const handle = request([Op.NEW, module, plain, Object.keys(callbacks)]) as number;
-    if ("target" in options) this.target = options.target;
+    const plain: Record<string, WireValue> | undefined = options === undefined ? undefined : {};
+    const callbacks: Record<string, Method> = {};
+    if (options !== undefined && plain !== undefined) {
+      for (const key of Object.keys(options)) {
+        const value = options[key];
+        if (typeof value === "function") callbacks[key] = value as Method;
+        else if (key !== "target") plain[key] = value as WireValue;
+      }
+    }
+    if (trailing) callbacks.callback = callback as Method;
+    const message: WireValue[] = [Op.NEW, module, plain, Object.keys(callbacks)];
+    if (trailing) message.push("callback");
+    const handle = request(message) as number;
+    if (options !== undefined && "target" in options) this.target = options.target;
     const bound: Entry["callbacks"] = {};
     for (const key of Object.keys(callbacks)) bound[key] = (...args) => void callbacks[key].apply(this, args);
     adopt(handle, this, Object.keys(bound).length > 0 ? bound : undefined);
   }
 
-  #handle(): number {
-    const handle = handles.get(this);
-    if (handle === undefined) throw new SyntaxError("C: xsGetHostData: no host object");
-    return handle;
-  }
 
-  /** Calls the shim's method. `out` lists arguments that are buffers the method fills: their bytes are copied back. */
+  /**
+   * Calls the shim's method. `out` lists arguments that are buffers the method fills: their bytes
+   * are copied back. Function arguments stay here; the host calls them back as events.
+   */
   protected call(method: string, args: unknown[], out?: number[]): unknown {
-    const [result, filled] = request([Op.CALL, this.#handle(), method, args as WireValue[], out ?? []]) as [unknown, ArrayBuffer[]];
+    const split = splitCallbacks(args);
+    const message: WireValue[] = [Op.CALL, handleOfProxy(this), method, split.args as WireValue[], out ?? []];
+    if (split.indices !== undefined) message.push(split.indices);
+    const [result, filled, callbackHandles] = request(message) as [unknown, ArrayBuffer[], number[]];
+    if (split.indices !== undefined) keepCallbacks(this, callbackHandles, split.functions);
     if (out !== undefined) {
       out.forEach((index, i) => {
         const target = args[index];
@@ -167,12 +234,22 @@ export class IOProxy {
     return result;
   }
 
+  /** Calls a shim method that may return a new shim object; `make` builds its guest twin (not constructed through the host). */
+  protected callMaking(method: string, args: unknown[], make: (handle: number) => object): unknown {
+    makeTwin = make;
+    try {
+      return this.call(method, args);
+    } finally {
+      makeTwin = undefined;
+    }
+  }
+
   protected get(property: string): unknown {
-    return request([Op.GET, this.#handle(), property]);
+    return request([Op.GET, handleOfProxy(this), property]);
   }
 
   protected set(property: string, value: unknown): void {
-    request([Op.SET, this.#handle(), property, value as WireValue]);
+    request([Op.SET, handleOfProxy(this), property, value as WireValue]);
   }
 
   /** close(): the shim's close, after which the host delivers no more callbacks. */
@@ -185,6 +262,27 @@ export class IOProxy {
 /** Calls a static method of the shim class of `module`. */
 export function callStatic(module: string, method: string, args: unknown[]): unknown {
   return request([Op.STATIC, module, method, args as WireValue[]]);
+}
+
+/**
+ * Calls a static method that takes callbacks (`Net.resolve(name, callback)`): they stay here and
+ * are called when the host delivers them. Returns the result and the callbacks' handles, for
+ * forgetCallback() once the last call has come.
+ */
+export function callStaticWithCallbacks(module: string, method: string, args: unknown[]): { result: unknown; callbacks: number[] } {
+  const split = splitCallbacks(args);
+  if (split.indices === undefined) return { result: callStatic(module, method, args), callbacks: [] };
+  const [result, callbackHandles] = request([Op.STATIC, module, method, split.args as WireValue[], split.indices]) as [unknown, number[]];
+  return { result, callbacks: keepCallbacks(globalThis, callbackHandles, split.functions) };
+}
+
+/** A static accessor of the shim class of `module` (WiFi.mode). */
+export function getStatic(module: string, property: string): unknown {
+  return request([Op.STATIC_GET, module, property]);
+}
+
+export function setStatic(module: string, property: string, value: unknown): void {
+  request([Op.STATIC_SET, module, property, value as WireValue]);
 }
 
 // Host → guest ----------------------------------------------------------------------------------
