@@ -2,9 +2,11 @@
 // protobuf-es clients that talk to it the way a host does (ChannelClient + protobufFrameCodec)
 // over a real TCP socket with the length-prefix framing, or over a simulated UART with COBS.
 //
-// `startMicro({ engine })` takes the engine the firmware runs on. Only "node" exists today (the
-// firmware's compiled JavaScript in this process, on the tools/sim shims); the XS bridge in
-// tools/sim/xs will add "xs", with the same clients talking to it over the same sockets.
+// `startMicro({ engine })` takes the engine the firmware runs on: "node" (the firmware's compiled
+// JavaScript in this process, on the tools/sim shims; the default) or "xs" (the same JavaScript
+// bundled onto the real XS engine by tools/sim/xs, its IO bridged to the same shims). Clients talk
+// to either over the same sockets and UARTs. On XS the runtime object lives in the XS machine:
+// `sim.status()` and `sim.run(body)` reach it on both engines.
 import "../../tools/sim/register.js";
 import { Socket, connect } from "node:net";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
@@ -22,8 +24,12 @@ import { INA219Model } from "../../tools/sim/devices/ina219.js";
 import { MPU6050Model } from "../../tools/sim/devices/mpu6050.js";
 import { DcMotor } from "../../tools/sim/devices/dc-motor.js";
 import type { MicroRuntime } from "../../firmware/runtime/boot.js";
+import { startFirmware, type RunningFirmware } from "../../tools/sim/xs/runner.js";
 
-export type Engine = "node";
+export type Engine = "node" | "xs";
+
+/** Both engines, for tests that run on each. */
+export const ENGINES: readonly Engine[] = ["node", "xs"];
 
 export const PART_ID = "part-1234";
 export const PART_KEY = "s3cr3t-key-0123456789abcdef";
@@ -110,16 +116,41 @@ export interface StartOptions {
   reboot?: World;
 }
 
+/** What the firmware's runtime reports, on either engine. */
+export interface MicroStatus {
+  /** Client connections being served on TCP. */
+  connections: number;
+  /** TCP connections refused since boot (over the connection cap). */
+  refused: number;
+  /** The UART connection's COBS counters, when the config serves RPC on a UART. */
+  uart: { dropped: number; crcErrors: number } | undefined;
+}
+
 export interface MicroSim {
   readonly engine: Engine;
   readonly world: World;
   readonly wiring: unknown;
   /** The real TCP port the firmware listens on. */
   readonly port: number;
-  /** The firmware's runtime (Node engine). */
+  /** The firmware's runtime (Node engine only: on XS reading it throws; use status() or run()). */
   readonly runtime: MicroRuntime;
+  /** The running firmware on XS (its host, heap figures); undefined on Node. */
+  readonly fw: RunningFirmware | undefined;
+  /** The runtime's connection counters, on either engine. */
+  status(): Promise<MicroStatus>;
+  /** Runs a function body in the firmware's engine with `runtime` (the MicroRuntime) in scope; JSON-like result. */
+  run<T = unknown>(body: string): Promise<T>;
   stop(): Promise<void>;
 }
+
+const STATUS_BODY = `
+  const tcp = runtime.tcp;
+  const cobs = runtime.uart === undefined ? undefined : runtime.uart.connection.cobs;
+  return {
+    connections: tcp === undefined ? 0 : tcp.connections.size,
+    refused: tcp === undefined ? 0 : tcp.refused,
+    uart: cobs === undefined ? undefined : { dropped: cobs.dropped, crcErrors: cobs.crcErrors },
+  };`;
 
 /** Writes provisioning straight into the simulated NVS, as the flasher's NVS image would. */
 export function provision(w: World, values: { partId?: string | null; partKey?: string | null; config?: string; wifi?: { ssid: string; password?: string } }): void {
@@ -136,13 +167,15 @@ export function provision(w: World, values: { partId?: string | null; partKey?: 
   }
 }
 
-/** Boots the firmware on a fresh simulated ESP32 (made the current world). */
+/**
+ * Boots the firmware on a fresh simulated ESP32. On Node the world is made the current one (one
+ * Node-engine firmware per process at a time); on XS each sim has its own.
+ */
 export async function startMicro(options: StartOptions = {}): Promise<MicroSim> {
   const engine = options.engine ?? "node";
-  if (engine !== "node") throw new Error("engine " + engine + " is not available yet");
   const reboot = options.reboot;
   const w = reboot ?? new World();
-  setWorld(w);
+  if (engine === "node") setWorld(w);
   network(w).portOverride = 0; // any free port: test files run in parallel
   let wiring: unknown = undefined;
   if (reboot === undefined) {
@@ -155,20 +188,72 @@ export async function startMicro(options: StartOptions = {}): Promise<MicroSim> 
       wifi: options.wifi,
     });
   }
+  const startOptions = options.frameTimeoutMs === undefined ? {} : { frameTimeoutMs: options.frameTimeoutMs };
+  if (engine === "xs") return startOnXs(w, wiring, startOptions);
   const { start } = await import("../../firmware/runtime/boot.js");
-  const runtime = start(options.frameTimeoutMs === undefined ? {} : { frameTimeoutMs: options.frameTimeoutMs });
+  const runtime = start(startOptions);
   const requested = runtime.tcp?.port ?? 8081;
   const port = await network(w).listening(requested);
+  const run = async <T>(body: string): Promise<T> => {
+    const previous = setWorld(w);
+    try {
+      return structuredClone((new Function("runtime", body) as (r: MicroRuntime) => T)(runtime));
+    } finally {
+      setWorld(previous);
+    }
+  };
   return {
     engine,
     world: w,
     wiring,
     port,
     runtime,
+    fw: undefined,
+    status: () => run<MicroStatus>(STATUS_BODY),
+    run,
     async stop() {
       runtime.stop();
       await new Promise((r) => setImmediate(r));
       w.dispose();
+    },
+  };
+}
+
+/** The firmware's boot module as tsc emitted it, bundled for XS. */
+const BOOT_MODULE = new URL("../../firmware/runtime/boot.js", import.meta.url).href;
+
+async function startOnXs(w: World, wiring: unknown, startOptions: { frameTimeoutMs?: number }): Promise<MicroSim> {
+  const fw = await startFirmware({ engine: "xs", world: w, expose: { boot: BOOT_MODULE } });
+  let requested: number;
+  try {
+    requested = await fw.run<number>(`modules.runtime = modules.boot.start(${JSON.stringify(startOptions)});
+      return modules.runtime.tcp === undefined ? 8081 : modules.runtime.tcp.port;`);
+  } catch (error) {
+    await fw.stop();
+    w.dispose();
+    throw error;
+  }
+  const port = await network(w).listening(requested);
+  const run = <T>(body: string): Promise<T> => fw.run<T>(`return (function (runtime) {\n${body}\n})(modules.runtime);`);
+  return {
+    engine: "xs",
+    world: w,
+    wiring,
+    port,
+    get runtime(): MicroRuntime {
+      throw new Error("on the XS engine the runtime lives in the XS machine: use sim.status() or sim.run()");
+    },
+    fw,
+    status: () => run<MicroStatus>(STATUS_BODY),
+    run,
+    async stop() {
+      try {
+        if (fw.xs?.alive) await fw.run(`modules.runtime.stop();`);
+      } finally {
+        await new Promise((r) => setImmediate(r));
+        await fw.stop();
+        w.dispose();
+      }
     },
   };
 }
