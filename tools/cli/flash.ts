@@ -12,6 +12,7 @@ import { PARTITION_TABLE_LENGTH, PARTITION_TABLE_OFFSET, parsePartitionTable } f
 import { configBlob, provisioningEntries, type ProvisioningValues } from "../image/provisioning.js";
 import { readFirmware } from "../flash/firmware-files.js";
 import { NodeSerialPort } from "../flash/node-serial-port.js";
+import { NOTHING_WRITTEN, nothingWritten, planForBoard } from "../flash/flow.js";
 import { firmwareChip, hasProvisioning, planFirmware, provisioningImage, type FirmwarePlan } from "../flash/plan.js";
 import { ProgressBar, type ProgressSink } from "../flash/progress.js";
 import { FlashError, FlashSession, type WriteImage } from "../flash/session.js";
@@ -206,28 +207,15 @@ async function flash(argv: string[], io: FlashCliIo, deps: FlashCliDeps): Promis
   try {
     if (chipArg !== "auto" && chipArg !== session.chip) throw new ImageError(`--chip ${chipArg} was given but the board is ${session.chip}`);
     // The board's chip decides; the images are checked again against it.
-    plan = planFirmware(source, session.chip);
-    const images = [...plan.images];
-    if (hasProvisioning(provisioning)) {
-      let partitions = plan.partitions;
-      if (partitions === undefined) partitions = parsePartitionTable(await session.readFlash(PARTITION_TABLE_OFFSET, PARTITION_TABLE_LENGTH)).partitions;
-      images.push(provisioningImage(partitions, provisioning));
-      images.sort((a, b) => a.offset - b.offset);
-    }
-    const flashSize = session.flashSize;
-    for (const image of images) {
-      if (flashSize !== undefined && image.offset + image.bytes.length > flashSize) {
-        throw new ImageError(`${image.name} ends at ${hex(image.offset + image.bytes.length)}, past the board's ${formatSize(flashSize)} flash`);
-      }
-    }
+    let images: WriteImage[];
+    ({ plan, images } = await planForBoard(session, source, provisioning));
     const desc = plan.app.appDescription;
     io.err(`writing ${desc ? `${desc.projectName} ${desc.version} ` : ""}for ${session.chip}${values["no-compress"] ? " (uncompressed)" : ""}:`);
     await writeImages(session, images, !(values["no-compress"] ?? false), values.erase ?? false, io);
     await finish(connected, io);
   } catch (err) {
     await session.close();
-    if (err instanceof ImageError) throw new ImageError(`${err.message} (nothing was written)`);
-    throw err;
+    throw nothingWritten(err);
   }
   io.out(`flashed ${values.port} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return 0;
@@ -268,8 +256,7 @@ async function provision(argv: string[], io: FlashCliIo, deps: FlashCliDeps): Pr
     await finish(connected, io);
   } catch (err) {
     await connected.session.close();
-    if (err instanceof ImageError) throw new ImageError(`${err.message} (nothing was written)`);
-    throw err;
+    throw nothingWritten(err);
   }
   io.out(`provisioned ${values.port}`);
   return 0;
@@ -333,7 +320,7 @@ async function run(name: string, command: (argv: string[], io: FlashCliIo, deps:
       return 2;
     }
     if (err instanceof ImageError) {
-      const note = name === "monitor" || err.message.endsWith("(nothing was written)") ? "" : " (nothing was written)";
+      const note = name === "monitor" || err.message.endsWith(NOTHING_WRITTEN) ? "" : ` ${NOTHING_WRITTEN}`;
       io.err(`sprocket ${name}: ${err.message}${note}`);
       return 2;
     }
