@@ -8,6 +8,7 @@ import { createLogger } from "./log/logger.js";
 import { nvsCommand } from "../tools/cli/nvs.js";
 import { flashCommand, monitorCommand, provisionCommand } from "../tools/cli/flash.js";
 import { esp32SimCommand } from "../tools/cli/esp32-sim.js";
+import { microSimCommand } from "../tools/cli/micro-sim.js";
 import { signalingCommand } from "./signaling/cli.js";
 
 const usage = `usage: sprocket <command> [options]
@@ -21,6 +22,8 @@ commands:
   provision --port PATH  rewrite a board's NVS provisioning (--wifi-ssid, --host, ...)
   monitor --port PATH    print a board's serial log until Ctrl-C
   esp32-sim --pty PATH   a simulated ESP32 on a pseudo-terminal (needs socat)
+  micro-sim --config micro.json --listen tcp://HOST:PORT [--serial PATH] [--engine node|xs]
+                         the micro firmware on a simulated ESP32 with its devices (sprocket micro-sim --help)
   signaling --listen HOST:PORT [--api-key ID:SECRET]
                          a WebRTC signaling server other machines answer through (sprocket signaling --help)
   version                print the version
@@ -96,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
       return monitorCommand(rest);
     case "esp32-sim":
       return esp32SimCommand(rest);
+    case "micro-sim":
+      return microSimCommand(rest);
     case "signaling":
       return signalingCommand(rest);
     case "version":
