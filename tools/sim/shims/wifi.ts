@@ -29,8 +29,11 @@ export default class WiFi {
     this.#callback = callback;
     if (options !== undefined) WiFi.connect(options);
     if (callback !== undefined) {
+      // The chip this Wi-Fi belongs to, not whichever world is current when the callback runs (the
+      // XS engine makes its world current only while it calls into the shims).
+      const w = world();
       setImmediate(() => {
-        if (network(world()).wifi.connected) {
+        if (network(w).wifi.connected) {
           this.#callback?.("connect");
           this.#callback?.("gotIP");
         }

@@ -1,0 +1,115 @@
+// From flashing to a running part: esptool-js (FlashSession, in Node) writes a Moddable build and
+// an NVS image with provisioning into the simulated chip, the explicit reset boots the app, and
+// runAppOnBoot starts the micro runtime on a World for that chip with the flashed NVS. A host-side
+// client (ChannelClient + length-prefix framing over TCP) authenticates with the provisioned part
+// key and calls the part. Resetting the chip stops the part and boots it again.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { RobotService } from "../../proto/gen/robot/v1/robot_pb.js";
+import { SensorService } from "../../proto/gen/component/sensor/v1/sensor_pb.js";
+import { ChannelError, Code } from "../../proto/channel/frames.js";
+import { provisioningKeys } from "../../firmware/provisioning/keys.js";
+import { planForBoard } from "../../tools/flash/flow.js";
+import { FlashSession } from "../../tools/flash/session.js";
+import { configBlob, type ProvisioningValues } from "../../tools/image/provisioning.js";
+import { network } from "../../tools/sim/network.js";
+import { Esp32Sim } from "../../tools/sim/esp32/esp32-sim.js";
+import { runAppOnBoot, worldChip } from "../../tools/sim/esp32/run-app.js";
+import { SimSerialPort } from "../../tools/sim/esp32/web-serial-port.js";
+import { MicroClient } from "../micro/harness.js";
+import { SIM_FAMILY, buildTestFirmware } from "./fixtures.js";
+
+const config = { components: [{ name: "heap", type: "sensor", model: "free-heap" }] };
+
+async function rejectsWith(promise: Promise<unknown>, code: number): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => error instanceof ChannelError && error.code === code);
+}
+
+describe("a flashed app boots into the micro runtime", () => {
+  const cases = [
+    { chip: "esp32", engine: "node" },
+    { chip: "esp32s3", engine: "node" },
+    { chip: "esp32c3", engine: "xs" },
+  ] as const;
+  for (const { chip, engine } of cases) {
+    test(`${chip} (${engine} engine): esptool-js writes firmware and NVS, the reset starts the part, it answers with the provisioned key`, async () => {
+      const family = SIM_FAMILY[chip];
+      const sim = new Esp32Sim({ chip });
+      const apps = runAppOnBoot(sim, { engine });
+      const provisioning: ProvisioningValues = {
+        wifiSsid: "workshop",
+        wifiPassword: "pa55word",
+        host: "ws://192.168.1.20:8080",
+        partId: `part-${chip}`,
+        partKey: `key-${chip}-0123456789`,
+        config: configBlob(config),
+      };
+      const fw = buildTestFirmware(family, { appBytes: 64 * 1024 });
+      const session = await FlashSession.connect(new SimSerialPort(sim), { baud: 921600, attempts: 2 });
+      let client: MicroClient | undefined;
+      try {
+        const source = {
+          kind: "build" as const,
+          name: "build",
+          build: { files: new Map([["xs_esp32.bin", fw.app], ["bootloader.bin", fw.bootloader], ["partition-table.bin", fw.table]]) },
+        };
+        const { images } = await planForBoard(session, source, provisioning);
+        assert.deepEqual(images.map((i) => i.name).sort(), ["NVS (nvs)", "bootloader.bin", "partition-table.bin", "xs_esp32.bin"]);
+        await session.write(images);
+        const started = apps.started();
+        await session.resetIntoApp();
+        const app = await started;
+
+        assert.equal(app.engine, engine);
+        assert.equal(app.world.chip.name, worldChip(family));
+        assert.deepEqual(app.provisioning, provisioning);
+        assert.deepEqual(app.skippedNvs, []);
+        // The NVS as the firmware's Preference sees it, and what the firmware did with it.
+        const stored = app.world.nvs.get(provisioningKeys.partId.domain, provisioningKeys.partId.key, "str");
+        assert.deepEqual(stored, { type: "str", value: `part-${chip}` });
+        assert.deepEqual(network(app.world).wifi, { mode: 1, ssid: "workshop", connected: true });
+        const seen = await app.run<{ host?: string; partKey?: string }>(`return runtime.provisioning;`);
+        assert.equal(seen.host, "ws://192.168.1.20:8080");
+        assert.equal(seen.partKey, `key-${chip}-0123456789`);
+        assert.equal(app.address.host, "127.0.0.1");
+        assert.ok(app.address.port > 0);
+
+        client = await MicroClient.tcp(app.address.port, app.address.host);
+        await rejectsWith(client.call(RobotService.method.resourceNames, {}), Code.UNAUTHENTICATED);
+        await rejectsWith(client.authenticate(`part-${chip}`, "not-the-key"), Code.UNAUTHENTICATED);
+        await client.authenticate(`part-${chip}`, `key-${chip}-0123456789`);
+        const names = await client.call(RobotService.method.resourceNames, {});
+        assert.deepEqual(names.resources.map((r) => `${r.subtype}/${r.name}`), ["sensor/heap"]);
+        app.world.freeHeap = 77_000;
+        const readings = await client.call(SensorService.method.getReadings, { name: "heap" });
+        assert.equal(readings.readings.bytes?.kind.value, 77_000);
+
+        // EN pulsed again: the part goes down with the chip and comes back from the same flash.
+        const restarted = new Promise<void>((resolve) => {
+          const off = sim.on("appBoot", () => {
+            off();
+            resolve();
+          });
+        });
+        const closed = client.closed;
+        await session.resetIntoApp();
+        assert.match(await closed, /closed/);
+        await restarted;
+        const again = await apps.started();
+        assert.notEqual(again, app);
+        const second = await MicroClient.tcp(again.address.port);
+        try {
+          await second.authenticate(`part-${chip}`, `key-${chip}-0123456789`);
+          assert.equal((await second.call(RobotService.method.resourceNames, {})).resources.length, 1);
+        } finally {
+          second.close();
+        }
+      } finally {
+        client?.close();
+        await session.close();
+        await apps.close();
+        sim.close();
+      }
+    });
+  }
+});
