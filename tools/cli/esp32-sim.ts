@@ -7,9 +7,15 @@ import { formatSize } from "../image/bytes.js";
 import { DEFAULT_FLASH_SIZE, Esp32Sim } from "../sim/esp32/esp32-sim.js";
 import { SIM_CHIP_NAMES, simChip, type SimChipName } from "../sim/esp32/chips.js";
 import { PtyBridge, SocatMissingError } from "../sim/esp32/pty.js";
+import { runAppOnBoot, type AppOnBoot } from "../sim/esp32/run-app.js";
+import type { AppBootInfo } from "../sim/esp32/boot.js";
+import type { World } from "../sim/world.js";
+import { parseConfig } from "../../firmware/config/schema.js";
+import { attachDevices } from "./micro-sim.js";
 
 export const esp32SimUsage = `usage: sprocket esp32-sim --pty PATH [--chip esp32|esp32s3|esp32c3] [--flash-size 4MB] [--flash-file FILE]
                           [--boot download|app] [--idle-reset MS] [--realtime] [--verbose]
+                          [--no-run-app] [--engine node|xs] [--app-port PORT]
 
   Serves a simulated chip on the pseudo-terminal PATH (needs socat: apt-get install socat).
   A pty has no DTR/RTS, so the board's reset is modelled instead:
@@ -18,7 +24,12 @@ export const esp32SimUsage = `usage: sprocket esp32-sim --pty PATH [--chip esp32
     - keys on this terminal: r = press EN (run the app), b = hold BOOT and press EN, q = quit
   --boot       how the chip starts: download (default, as if BOOT were held) or app
   --flash-file load the flash from FILE at start (if it exists) and save it there on exit
-  --realtime   pace bytes at the baud rate (10 bits per byte), like a real UART`;
+  --realtime   pace bytes at the baud rate (10 bits per byte), like a real UART
+  --run-app    (default) when the chip boots into the app, start the micro runtime with the flashed
+               NVS provisioning on a simulated board (device models for the config's drivers),
+               serving RPC on 127.0.0.1:--app-port (default: any free port; the address is printed)
+  --no-run-app only report what the app would run with
+  --engine     what runs the micro runtime: node (default) or xs`;
 
 function parseSize(text: string): number {
   const m = /^(\d+)\s*(MB|M|KB|K)?$/i.exec(text.trim());
@@ -40,6 +51,10 @@ export async function esp32SimCommand(argv: string[]): Promise<number> {
         boot: { type: "string" },
         "idle-reset": { type: "string" },
         realtime: { type: "boolean" },
+        "run-app": { type: "boolean" },
+        "no-run-app": { type: "boolean" },
+        engine: { type: "string" },
+        "app-port": { type: "string" },
         verbose: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
@@ -68,6 +83,12 @@ export async function esp32SimCommand(argv: string[]): Promise<number> {
   if (values.boot !== undefined && values.boot !== "download" && values.boot !== "app") return bad(`--boot must be download or app`);
   const idleReset = values["idle-reset"] === undefined ? 1500 : Number(values["idle-reset"]);
   if (!Number.isInteger(idleReset) || idleReset < 0) return bad(`--idle-reset wants milliseconds (0 turns it off)`);
+  if (values["run-app"] && values["no-run-app"]) return bad(`--run-app and --no-run-app contradict each other`);
+  const runAppEnabled = !(values["no-run-app"] ?? false);
+  const engine = values.engine ?? "node";
+  if (engine !== "node" && engine !== "xs") return bad(`--engine must be node or xs`);
+  const appPort = values["app-port"] === undefined ? 0 : Number(values["app-port"]);
+  if (!Number.isInteger(appPort) || appPort < 0 || appPort > 65535) return bad(`--app-port wants a TCP port (0: any free one)`);
 
   let initial: Uint8Array | undefined;
   const flashFile = values["flash-file"];
@@ -95,7 +116,7 @@ export async function esp32SimCommand(argv: string[]): Promise<number> {
         console.log(
           `app booted: ${d?.projectName ?? "?"} ${d?.version ?? ""} for ${info.chip} from ${info.appPartition.name}; provisioning: ${keys}` +
             (info.nvsError ? ` (NVS: ${info.nvsError})` : "") +
-            `\n  the micro runtime would start here`,
+            (runAppEnabled ? "" : `\n  the micro runtime would start here (--no-run-app)`),
         );
       },
       onBootFailure: (f) => console.log(`boot failed (${f.stage}): ${f.message}`),
@@ -104,6 +125,21 @@ export async function esp32SimCommand(argv: string[]): Promise<number> {
     return bad((err as Error).message);
   }
   if (!verbose) sim.on("mode", (mode) => mode === "rom" && console.log(`download mode (ROM loader waiting)`));
+  let apps: AppOnBoot | undefined;
+  if (runAppEnabled) {
+    apps = runAppOnBoot(sim, {
+      engine,
+      port: appPort,
+      wire: wireForConfig,
+      onStarted: (app) => {
+        const part = app.provisioning.partId ?? "(no part id)";
+        const host = app.provisioning.host === undefined ? "" : `, host ${app.provisioning.host}`;
+        console.log(`micro runtime (${app.engine} engine) running part ${part}${host}: RPC on tcp://${app.address.host}:${app.address.port}`);
+      },
+      onStopped: () => console.log(`micro runtime stopped`),
+      onError: (err) => console.log(`the micro runtime did not start: ${err instanceof Error ? err.message : String(err)}`),
+    });
+  }
 
   let bridge: PtyBridge;
   try {
@@ -124,6 +160,7 @@ export async function esp32SimCommand(argv: string[]): Promise<number> {
     const stop = async () => {
       if (stopping) return;
       stopping = true;
+      await apps?.close();
       sim.close();
       await bridge.close();
       if (flashFile !== undefined) {
@@ -150,4 +187,19 @@ export async function esp32SimCommand(argv: string[]): Promise<number> {
     });
     process.stdin.on("end", () => undefined);
   });
+}
+
+/** Device models for the drivers the provisioned config names (nothing without a config). */
+function wireForConfig(w: World, info: AppBootInfo): void {
+  const blob = info.provisioning.config;
+  if (blob === undefined) return;
+  let config;
+  try {
+    config = parseConfig(new TextDecoder().decode(blob));
+  } catch {
+    return; // the firmware reports a bad config itself
+  }
+  const { devices, warnings } = attachDevices(w, config);
+  for (const d of devices) console.log(`  simulated ${d.component}: ${d.description}`);
+  for (const warning of warnings) console.log(`  warning: ${warning}`);
 }

@@ -43,7 +43,7 @@ export interface RunAppOptions {
   /** Address the listener binds (default 127.0.0.1). */
   bindAddress?: string;
   /** Wires simulated devices (I2C sensors, motors…) into the world before the firmware starts. */
-  wire?: (world: World) => unknown;
+  wire?: (world: World, info: AppBootInfo) => unknown;
   /** Passed to the firmware's start(): how long a length-prefixed frame may stay incomplete. */
   frameTimeoutMs?: number;
 }
@@ -116,7 +116,7 @@ export async function runApp(info: AppBootInfo, options: RunAppOptions = {}): Pr
   const net = network(world);
   net.portOverride = "port" in options ? options.port : 0;
   if (options.bindAddress !== undefined) net.bindAddress = options.bindAddress;
-  const wiring = options.wire?.(world);
+  const wiring = options.wire?.(world, info);
   const startOptions = options.frameTimeoutMs === undefined ? {} : { frameTimeoutMs: options.frameTimeoutMs };
   const firmware = await startFirmware({ engine, world, expose: { boot: BOOT_MODULE } });
 
