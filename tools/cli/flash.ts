@@ -12,8 +12,8 @@ import { PARTITION_TABLE_LENGTH, PARTITION_TABLE_OFFSET, parsePartitionTable } f
 import { configBlob, provisioningEntries, type ProvisioningValues } from "../image/provisioning.js";
 import { readFirmware } from "../flash/firmware-files.js";
 import { NodeSerialPort } from "../flash/node-serial-port.js";
-import { NOTHING_WRITTEN, nothingWritten, planForBoard } from "../flash/flow.js";
-import { firmwareChip, hasProvisioning, planFirmware, provisioningImage, type FirmwarePlan } from "../flash/plan.js";
+import { NOTHING_WRITTEN, checkBeforeConnecting, nothingWritten, planForBoard } from "../flash/flow.js";
+import { hasProvisioning, provisioningImage } from "../flash/plan.js";
 import { ProgressBar, type ProgressSink } from "../flash/progress.js";
 import { FlashError, FlashSession, type WriteImage } from "../flash/session.js";
 import type { WebSerialPortLike } from "../sim/esp32/web-serial-port.js";
@@ -192,14 +192,7 @@ async function flash(argv: string[], io: FlashCliIo, deps: FlashCliDeps): Promis
 
   // Everything about the files is checked before the port is opened.
   const source = await readFirmware(values.firmware);
-  const builtFor = firmwareChip(source);
-  let plan: FirmwarePlan | undefined;
-  if (chipArg !== "auto" && builtFor !== undefined && builtFor !== chipArg) {
-    throw new ImageError(`--chip ${chipArg} was given but ${source.name} is built for ${builtFor}`);
-  }
-  if (chipArg !== "auto") plan = planFirmware(source, chipArg);
-  else if (builtFor !== undefined && source.kind === "build") plan = planFirmware(source, builtFor);
-  if (plan !== undefined && hasProvisioning(provisioning) && plan.partitions !== undefined) provisioningImage(plan.partitions, provisioning);
+  checkBeforeConnecting(source, provisioning, chipArg);
 
   const started = performance.now();
   const connected = await connect(values.port, baud, attempts, values.verbose ?? false, io, deps);
@@ -207,8 +200,7 @@ async function flash(argv: string[], io: FlashCliIo, deps: FlashCliDeps): Promis
   try {
     if (chipArg !== "auto" && chipArg !== session.chip) throw new ImageError(`--chip ${chipArg} was given but the board is ${session.chip}`);
     // The board's chip decides; the images are checked again against it.
-    let images: WriteImage[];
-    ({ plan, images } = await planForBoard(session, source, provisioning));
+    const { plan, images } = await planForBoard(session, source, provisioning);
     const desc = plan.app.appDescription;
     io.err(`writing ${desc ? `${desc.projectName} ${desc.version} ` : ""}for ${session.chip}${values["no-compress"] ? " (uncompressed)" : ""}:`);
     await writeImages(session, images, !(values["no-compress"] ?? false), values.erase ?? false, io);

@@ -7,8 +7,24 @@ import { ImageError, formatSize, hex } from "../image/bytes.js";
 import type { ChipFamily } from "../image/chips.js";
 import { PARTITION_TABLE_LENGTH, PARTITION_TABLE_OFFSET, parsePartitionTable } from "../image/partition-table.js";
 import type { ProvisioningValues } from "../image/provisioning.js";
-import { hasProvisioning, planFirmware, provisioningImage, type FirmwarePlan, type FirmwareSource } from "./plan.js";
-import type { WriteImage } from "./session.js";
+import { firmwareChip, hasProvisioning, planFirmware, provisioningImage, type FirmwarePlan, type FirmwareSource } from "./plan.js";
+import { FlashError, type WriteImage } from "./session.js";
+
+/**
+ * What can be checked before a port is opened: the firmware against the chip it was built for
+ * (or the one the user named), and the provisioning against its partition table. A manifest
+ * with several builds is checked once the board's chip is known. Throws ImageError.
+ */
+export function checkBeforeConnecting(source: FirmwareSource, provisioning: ProvisioningValues, chip: ChipFamily | "auto" = "auto", chipOption = "--chip"): void {
+  const builtFor = firmwareChip(source);
+  let plan: FirmwarePlan | undefined;
+  if (chip !== "auto" && builtFor !== undefined && builtFor !== chip) {
+    throw new ImageError(`${chipOption} ${chip} was given but ${source.name} is built for ${builtFor}`);
+  }
+  if (chip !== "auto") plan = planFirmware(source, chip);
+  else if (builtFor !== undefined && source.kind === "build") plan = planFirmware(source, builtFor);
+  if (plan !== undefined && hasProvisioning(provisioning) && plan.partitions !== undefined) provisioningImage(plan.partitions, provisioning);
+}
 
 /** What planForBoard needs of a connected session (FlashSession has it). */
 export interface BoardInfo {
@@ -54,4 +70,14 @@ export const NOTHING_WRITTEN = "(nothing was written)";
 export function nothingWritten(err: unknown): unknown {
   if (!(err instanceof ImageError) || err.message.endsWith(NOTHING_WRITTEN)) return err;
   return new ImageError(`${err.message} ${NOTHING_WRITTEN}`);
+}
+
+/**
+ * How a failed flash is reported: the CLI prints it after "sprocket flash: ", the page shows it as
+ * is. Bad input says that nothing was written; a board or port failure says what to do.
+ */
+export function failureMessage(err: unknown): string {
+  if (err instanceof ImageError) return (nothingWritten(err) as ImageError).message;
+  if (err instanceof FlashError) return err.message;
+  return `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }
