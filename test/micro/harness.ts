@@ -313,6 +313,31 @@ export class MicroClient {
     return ref.c;
   }
 
+  /**
+   * Talks over a serial device (a pseudo-terminal the simulator serves, or a board's port) with
+   * COBS + CRC-32 framing, as a host on a USB-serial link does.
+   */
+  static async serial(path: string, baudRate = 115200): Promise<MicroClient> {
+    const { SerialPort } = await import("serialport");
+    const port = new SerialPort({ path, baudRate, autoOpen: false, hupcl: false, lock: false });
+    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    const ref: { c?: MicroClient } = {};
+    const decoder = new CobsDecoder({ onFrame: (frame) => ref.c?.client.receive(frame) });
+    port.on("data", (chunk: Buffer) => decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+    port.on("error", () => undefined);
+    const closed = new Promise<string>((resolve) => port.once("close", () => resolve("serial port closed")));
+    ref.c = new MicroClient(
+      (frame) => {
+        if (port.isOpen) port.write(Buffer.from(encodeCobsFrame(frame)));
+      },
+      () => {
+        if (port.isOpen) port.close();
+      },
+      closed,
+    );
+    return ref.c;
+  }
+
   /** Talks over a simulated UART with COBS + CRC-32 framing. */
   static uart(port: UartPort): { client: MicroClient; decoder: CobsDecoder } {
     const ref: { c?: MicroClient } = {};

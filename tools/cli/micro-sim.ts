@@ -368,10 +368,12 @@ async function checkPortFree(host: string, port: number): Promise<void> {
   });
 }
 
-/** A UART of the world on the device end of a socat pty pair. */
-async function serveUartOnPty(w: World, path: string, config: MachineConfig): Promise<{ close(): Promise<void> }> {
-  const u = config.uart;
-  if (u === undefined) throw new MicroSimUsageError(`--serial: the config has no rpc_uart (e.g. "rpc_uart": {"port": 2, "receive": 16, "transmit": 17, "baud": 115200})`);
+/**
+ * Puts UART `u.port` of the world on a pseudo-terminal: socat makes a linked pair (PATH for
+ * clients, PATH.sim for the simulator; tools/sim/esp32/pty.ts), the simulator holds PATH.sim and
+ * moves bytes between it and the UART's outside end, which paces them at the UART's baud rate.
+ */
+export async function serveUartOnPty(w: World, path: string, u: { port: number; baud: number }): Promise<{ readonly path: string; close(): Promise<void> }> {
   const pair = await PtyPair.create(path);
   const device = new SerialPort({ path: pair.devicePath, baudRate: u.baud, autoOpen: false, hupcl: false, lock: false });
   try {
@@ -387,6 +389,7 @@ async function serveUartOnPty(w: World, path: string, config: MachineConfig): Pr
     if (device.isOpen) device.write(Buffer.from(bytes));
   });
   return {
+    path: pair.path,
     async close() {
       unsubscribe();
       if (device.isOpen) await new Promise<void>((resolve) => device.close(() => resolve()));
@@ -399,15 +402,26 @@ async function serveUartOnPty(w: World, path: string, config: MachineConfig): Pr
 export async function startMicroSimulator(options: MicroSimOptions): Promise<MicroSimulator> {
   await checkPortFree(options.host, options.port);
   const w = new World(options.nvs === undefined ? {} : { nvs: { partitionBytes: options.nvs.length } });
-  const provisioned = provisionWorld(w, options);
-  const { devices, warnings } = attachDevices(w, provisioned.config);
+  let provisioned: Provisioned;
+  let attached: ReturnType<typeof attachDevices>;
+  let serial: { close(): Promise<void> } | undefined;
+  try {
+    provisioned = provisionWorld(w, options);
+    attached = attachDevices(w, provisioned.config);
+    if (options.serial !== undefined) {
+      const u = provisioned.config.uart;
+      if (u === undefined) throw new MicroSimUsageError(`--serial: the config has no rpc_uart (e.g. "rpc_uart": {"port": 2, "receive": 16, "transmit": 17, "baud": 115200})`);
+      serial = await serveUartOnPty(w, options.serial, u);
+    }
+  } catch (error) {
+    w.dispose();
+    throw error;
+  }
+  const { devices, warnings } = attached;
   warnings.unshift(...provisioned.warnings);
   const net = network(w);
   net.bindAddress = options.host;
   net.portOverride = options.port;
-
-  let serial: { close(): Promise<void> } | undefined;
-  if (options.serial !== undefined) serial = await serveUartOnPty(w, options.serial, provisioned.config);
 
   let fw: RunningFirmware;
   try {
