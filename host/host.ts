@@ -16,6 +16,9 @@ import { Reconfigurer } from "./machine/reconfigure.js";
 import { builtinModels } from "./models.js";
 import type { ModelRegistry } from "./resource/registry.js";
 import { OperationManager } from "./robot/operations.js";
+import { withRemoteForwarding } from "./remote/forwarder.js";
+import { RemoteManager } from "./remote/manager.js";
+import type { RemoteTransportRegistry } from "./remote/connection.js";
 import { RobotService, robotService } from "./robot/service.js";
 import { TokenAuthority } from "./auth/tokens.js";
 import { operationsInterceptor } from "./server/operations-interceptor.js";
@@ -45,6 +48,8 @@ export interface HostOptions {
   watchDebounceMs?: number;
   /** Retry, timeout and concurrency settings of the machine (tests). */
   machine?: MachineOptions;
+  /** Remote transports by address scheme (default: tcp://, ws://, host:port, http(s)://). */
+  remoteTransports?: RemoteTransportRegistry;
 }
 
 export interface Host {
@@ -60,6 +65,8 @@ export interface Host {
   readonly answerer: ExternalAnswerer | undefined;
   /** Applies new configs (the watched file's, or any given) to the running machine. */
   readonly reconfigurer: Reconfigurer;
+  /** The remote parts (config `remotes`) and their connections. */
+  readonly remotes: RemoteManager;
   /** Stops serving, then closes resources dependents first. */
   close(): Promise<void>;
 }
@@ -84,6 +91,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     logger: namedLogger(logger, "networking.session_manager"),
   });
 
+  // Calls for a remote's resources leave the resource services for the remote (after auth, sessions and operations).
+  const remotes = new RemoteManager({ machine, logger, transports: opts.remoteTransports });
   const keys = ApiKeyStore.fromHandlers(config.auth.handlers);
   const authEnabled = config.auth.handlers.length > 0;
   const services: ServiceRegistration[] = [
@@ -97,7 +106,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
         sessions,
       }),
     },
-    ...componentServices(machine),
+    ...componentServices(machine).map(({ service, impl }) => ({ service, impl: withRemoteForwarding(service, impl, { remotes, sessions }) })),
   ];
   // WebRTC (spec §4.7): the internal signaler answers in-process; each peer's data channel serves the
   // router once it exists. Allowed rpc-hosts are known once listening.
@@ -164,7 +173,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   logger.info({ url, auth: authEnabled ? "api-key" : "none" }, "serving");
 
   // Edits during the first build wait for it (the machine applies configs one at a time).
-  const reconfigurer = new Reconfigurer({ machine, logger, current: config });
+  const reconfigurer = new Reconfigurer({ machine, logger, current: config, remotes });
   let watcher: ConfigWatcher | undefined;
   if (opts.configPath !== undefined) {
     const source = opts.configPath;
@@ -175,6 +184,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       onChange: (text) => void reconfigurer.submitText(text, source),
     });
   }
+  // Remotes first (rdk: they can reveal names dependents need); each gets one attempt before the build.
+  await remotes.apply(config.remotes);
   await machine.start(machineResources(config), config.revision);
 
   let closing: Promise<void> | undefined;
@@ -186,6 +197,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     signalingHosts,
     answerer,
     reconfigurer,
+    remotes,
     close() {
       closing ??= (async () => {
         watcher?.close();
@@ -194,6 +206,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
         await answerer?.close();
         await server.close();
         await sessions.close();
+        await remotes.close();
         await machine.close();
       })();
       return closing;

@@ -83,6 +83,36 @@ export class ResourceUnavailableError extends Error {
   }
 }
 
+/** The API of a remote part's own node (rdk `client.RemoteAPI`): `rdk-internal:remote:` + the remote's name. */
+export const REMOTE_NODE_API: Api = { namespace: "rdk-internal", type: "remote", subtype: "" };
+
+/** The model remote parts' nodes and their resources' nodes carry (they are not built from config). */
+export const REMOTE_MODEL = "rdk:builtin:remote";
+
+/** One resource of a remote part, as the host shows it. */
+export interface RemoteResourceUpdate {
+  /** The name the host shows (`remote:name`, or the remote's prefix + name). */
+  readonly name: ResourceName;
+  /** Other short names that mean it too (`remote:name` under a prefix, the bare name). */
+  readonly aliases: readonly string[];
+  /** The client-side instance; undefined while the remote is down. */
+  readonly resource?: Resource;
+}
+
+/**
+ * A remote part's state (host/remote): its own node is ready while connected, and its resources are
+ * nodes under it, ready while it is connected and unhealthy with `error` while it is not. A remote
+ * that is down keeps its last known resources; one that is up replaces them.
+ */
+export interface RemoteUpdate {
+  readonly remote: string;
+  /** The connection as a resource; undefined while down. */
+  readonly resource?: Resource;
+  /** Why the remote is down. */
+  readonly error?: string;
+  readonly resources: readonly RemoteResourceUpdate[];
+}
+
 /** The machine's view of a config's components and services. */
 export function machineResources(config: MachineConfig): MachineResourceConfig[] {
   return [...config.components, ...config.services].map((c) => {
@@ -150,6 +180,8 @@ interface Node {
   generation: number;
   /** A build in flight, including one that outlived its timeout. */
   building?: Promise<void>;
+  /** Set on nodes of remote parts: never built or closed by the machine, the remote manager sets their state. */
+  remote?: { readonly remote: string; aliases: readonly string[] };
 }
 
 export class Machine {
@@ -205,10 +237,30 @@ export class Machine {
 
   /** The resource for a call; throws ResourceNotFoundError or ResourceUnavailableError. */
   get<R extends Resource>(api: Api, name: string): R {
-    const node = this.#nodes.get(resourceNameString({ ...api, name }));
+    const node = this.#nodes.get(resourceNameString({ ...api, name })) ?? this.#remoteByAlias(api, name);
     if (!node) throw new ResourceNotFoundError({ ...api, name });
     if (node.state !== "ready" || !node.resource) throw new ResourceUnavailableError(node);
     return node.resource as R;
+  }
+
+  /** The remote resource `name` means under `api` through one of its aliases, when exactly one does. */
+  #remoteByAlias(api: Api, name: string): Node | undefined {
+    const found = [...this.#nodes.values()].filter((n) => n.remote?.aliases.includes(name) && sameApi(n.name, api));
+    return found.length === 1 ? found[0] : undefined;
+  }
+
+  /** Applies a remote part's state (host/remote); dependents of what changed are rebuilt. */
+  updateRemote(update: RemoteUpdate): Promise<void> {
+    return this.#serialize(() => this.#updateRemote(update));
+  }
+
+  /** Drops a remote part's nodes; their dependents are rebuilt (and wait for the names again). */
+  removeRemote(remote: string): Promise<void> {
+    return this.#serialize(async () => {
+      if (this.#closing) return;
+      await this.#dropRemoteNodes(remote, new Set());
+      await this.#completeConfig();
+    });
   }
 
   /** What `name` depends on (full names), as the graph has it now. */
@@ -262,7 +314,7 @@ export class Machine {
 
   async #reconfigure(configs: readonly MachineResourceConfig[], revision: string): Promise<void> {
     if (this.#closing) return;
-    const current = [...this.#nodes.values()].map((n) => n.config);
+    const current = [...this.#nodes.values()].filter((n) => n.remote === undefined).map((n) => n.config);
     const diff = diffResources(current, configs, jsonEqual);
     this.revision = revision;
     this.configuredAt = new Date();
@@ -336,6 +388,95 @@ export class Machine {
     node.unresolved = [...node.required];
     node.resolved.clear();
     node.resolveErrors.clear();
+  }
+
+  async #updateRemote(u: RemoteUpdate): Promise<void> {
+    if (this.#closing) return;
+    const rootName: ResourceName = { ...REMOTE_NODE_API, name: u.remote };
+    const rootKey = resourceNameString(rootName);
+    const error = u.error ?? "remote is not connected";
+    const changed: string[] = [];
+    const nodesBefore = this.#nodes.size;
+    const root = this.#remoteNode(rootKey, rootName, u.remote, []);
+    if (root && this.#setRemoteState(root, u.resource, error)) changed.push(rootKey);
+    const keep = new Set([rootKey]);
+    for (const r of u.resources) {
+      const key = resourceNameString(r.name);
+      const node = this.#remoteNode(key, r.name, u.remote, r.aliases);
+      if (!node) continue;
+      keep.add(key);
+      if (root && !this.#graph.parents(key).includes(rootKey)) this.#graph.addEdge(key, rootKey);
+      if (this.#setRemoteState(node, u.resource === undefined ? undefined : r.resource, error)) changed.push(key);
+    }
+    // A connected remote's list is the truth; a disconnected one keeps its last names.
+    const gone = u.resource !== undefined && [...this.#nodes.values()].some((n) => n.remote?.remote === u.remote && !keep.has(n.key));
+    // Nothing new (a check, another failed reconnect): the machine stays as it is.
+    if (changed.length === 0 && !gone && this.#nodes.size === nodesBefore) return;
+    const closeDependents = this.#graph.withDescendants(changed);
+    if (u.resource !== undefined) {
+      await this.#dropRemoteNodes(u.remote, keep, closeDependents);
+    } else {
+      await this.#closeNodes(closeDependents, () => "rebuild");
+    }
+    await this.#completeConfig();
+  }
+
+  /** The node of a remote part or of one of its resources, made when new; undefined on a name clash. */
+  #remoteNode(key: string, name: ResourceName, remote: string, aliases: readonly string[]): Node | undefined {
+    const existing = this.#nodes.get(key);
+    if (existing) {
+      if (existing.remote?.remote !== remote) {
+        this.#rmLogger.error(
+          { name: key, remote },
+          "Found resource name collision when querying remote, please rename this resource or use a remote prefix",
+        );
+        return undefined;
+      }
+      existing.remote.aliases = aliases;
+      return existing;
+    }
+    const node: Node = {
+      key,
+      name,
+      config: { name: name.name, api: { namespace: name.namespace, type: name.type, subtype: name.subtype }, model: REMOTE_MODEL, attributes: {}, dependsOn: [] },
+      state: "configuring",
+      lastUpdated: new Date(),
+      revision: this.revision,
+      pendingRevision: this.revision,
+      needsBuild: false,
+      everBuilt: true,
+      required: [],
+      optional: [],
+      unresolved: [],
+      resolveErrors: new Map(),
+      resolved: new Map(),
+      generation: 0,
+      remote: { remote, aliases },
+    };
+    this.#nodes.set(key, node);
+    this.#graph.add(key);
+    return node;
+  }
+
+  /** Sets a remote node's instance and state; true when its instance changed (dependents rebuild). */
+  #setRemoteState(node: Node, resource: Resource | undefined, error: string): boolean {
+    const state: ResourceState = resource ? "ready" : "unhealthy";
+    const err = resource ? undefined : error;
+    const instanceChanged = node.resource !== resource;
+    if (!instanceChanged && node.state === state && node.error === err) return false;
+    node.resource = resource;
+    node.revision = this.revision;
+    this.#setState(node, state, err);
+    return instanceChanged;
+  }
+
+  /** Removes `remote`'s nodes not in `keep`, closing (to rebuild) their dependents and `alsoClose` first. */
+  async #dropRemoteNodes(remote: string, keep: ReadonlySet<string>, alsoClose: ReadonlySet<string> = new Set()): Promise<void> {
+    const gone = [...this.#nodes.values()].filter((n) => n.remote?.remote === remote && !keep.has(n.key)).map((n) => n.key);
+    const affected = new Set([...alsoClose, ...this.#graph.withDescendants(gone)]);
+    await this.#closeNodes(affected, () => "rebuild");
+    // Resource nodes before the remote's own node, so edges go with them.
+    for (const key of gone.reverse()) this.#removeNode(key);
   }
 
   #removeNode(key: string): void {
@@ -418,7 +559,10 @@ export class Machine {
     }
   }
 
-  /** The node a dependency name means: a full name, or a short name only one node has. */
+  /**
+   * The node a dependency name means: a full name, or a short name only one node has (a remote's
+   * resource also answers to its aliases, when no node has the name itself).
+   */
   #lookupName(dep: string, self: Node): { key?: string; error?: string } {
     const full = parseResourceName(dep);
     let matches: string[];
@@ -426,7 +570,9 @@ export class Machine {
       const key = resourceNameString(full);
       matches = this.#nodes.has(key) ? [key] : [];
     } else {
-      matches = [...this.#nodes.values()].filter((n) => n.name.name === dep).map((n) => n.key);
+      const candidates = [...this.#nodes.values()].filter((n) => !sameApi(n.name, REMOTE_NODE_API));
+      matches = candidates.filter((n) => n.name.name === dep).map((n) => n.key);
+      if (matches.length === 0) matches = candidates.filter((n) => n.remote?.aliases.includes(dep)).map((n) => n.key);
     }
     if (matches.length === 0) return {};
     if (matches.length > 1) return { error: `conflicting names for resource "${self.key}": [${matches.join(" ")}]` };
@@ -506,7 +652,8 @@ export class Machine {
     const dependencies: Dependencies = {
       get: <R extends Resource>(api: Api, name: string) => this.get<R>(api, name),
       find: <R extends Resource>(api: Api, name: string) => {
-        const n = [...this.#nodes.values()].find((x) => x.name.name === name && sameApi(x.name, api));
+        const n =
+          [...this.#nodes.values()].find((x) => x.name.name === name && sameApi(x.name, api)) ?? this.#remoteByAlias(api, name);
         return n?.state === "ready" ? (n.resource as R | undefined) : undefined;
       },
     };
@@ -565,7 +712,8 @@ export class Machine {
       await Promise.all(
         level.map(async (key) => {
             const node = this.#nodes.get(key);
-            if (!node) return;
+            // A remote's nodes belong to the remote manager: their dependents close, they do not.
+            if (!node || node.remote !== undefined) return;
             node.generation += 1;
             if (modeOf(key) === "remove") {
               if (node.state !== "removing") this.#setState(node, "removing");

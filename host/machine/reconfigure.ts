@@ -26,6 +26,8 @@ export interface ReconfigurerOptions {
   logger: Logger;
   /** The config the machine runs now. */
   current: MachineConfig;
+  /** Applies the config's `remotes` (host/remote); remotes stay as they are without it. */
+  remotes?: { apply(remotes: MachineConfig["remotes"]): Promise<void> };
   maintenanceRecheckMs?: number;
   maintenanceReadTimeoutMs?: number;
 }
@@ -50,6 +52,7 @@ export class Reconfigurer extends EventEmitter<ReconfigurerEvents> {
   readonly #logger: Logger;
   readonly #recheckMs: number;
   readonly #readTimeoutMs: number;
+  readonly #remotes: ReconfigurerOptions["remotes"];
   #current: MachineConfig;
   #pending: MachineConfig | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -62,6 +65,7 @@ export class Reconfigurer extends EventEmitter<ReconfigurerEvents> {
     this.#machine = opts.machine;
     this.#logger = opts.logger;
     this.#current = opts.current;
+    this.#remotes = opts.remotes;
     this.#recheckMs = opts.maintenanceRecheckMs ?? MAINTENANCE_RECHECK_MS;
     this.#readTimeoutMs = opts.maintenanceReadTimeoutMs ?? MAINTENANCE_READ_TIMEOUT_MS;
   }
@@ -143,6 +147,7 @@ export class Reconfigurer extends EventEmitter<ReconfigurerEvents> {
 
     this.#pending = undefined;
     this.#current = next;
+    if (!diff.remotesEqual) await this.#remotes?.apply(next.remotes);
     if (diff.resourcesEqual && diff.revisionEqual) {
       this.emit("applied", next);
       return;

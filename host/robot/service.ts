@@ -41,7 +41,11 @@ export function robotService(deps: RobotServiceDeps): Partial<ServiceImpl<typeof
     ...(deps.sessions ? sessionMethods(deps.sessions) : {}),
 
     resourceNames: () => ({
-      resources: machine.entries().filter((e) => e.state === "ready").map((e) => ({ ...e.name })),
+      // Remote parts' own nodes (`rdk-internal:remote:`) are for GetMachineStatus only, as in rdk.
+      resources: machine
+        .entries()
+        .filter((e) => e.state === "ready" && e.name.namespace !== "rdk-internal")
+        .map((e) => ({ ...e.name })),
     }),
 
     resourceRPCSubtypes: () => {

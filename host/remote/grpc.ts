@@ -1,0 +1,336 @@
+// Another Sprocket host, or a viam-server, as a remote: gRPC over HTTP/2 with connect-node, h2c for
+// `http://host:port` (and a bare `host:port` with `insecure: true`), TLS for `https://` and a bare
+// `host:port` otherwise. As rdk's remote client: AuthService/Authenticate with the remote's `auth`
+// for a Bearer token (again, once, when a call answers UNAUTHENTICATED), then ResourceNames and
+// ResourceRPCSubtypes (UNIMPLEMENTED tolerated); ResourceNames is also the connection check.
+//
+// One HTTP/2 connection (connect-node's Http2SessionManager, which pings it) carries both the typed
+// calls (createGrpcTransport) and forwarded calls, which stay bytes: the gRPC framing (5-byte
+// envelopes, grpc-status trailers) is done here over connect-node's HTTP/2 client.
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { AnySchema } from "@bufbuild/protobuf/wkt";
+import { Code as ConnectCode, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport, createNodeHttpClient, Http2SessionManager } from "@connectrpc/connect-node";
+import type { UniversalClientFn } from "@connectrpc/connect/protocol";
+import { codeFromHttpStatus } from "@connectrpc/connect/protocol-grpc";
+import type { Logger } from "pino";
+import { ChannelError, Code, type Metadata, type Status } from "../../proto/channel/index.js";
+import { AsyncQueue } from "../../proto/channel/queue.js";
+import { StatusSchema } from "../../proto/gen/google/rpc/status_pb.js";
+import { AuthService } from "../../proto/gen/proto/rpc/v1/auth_pb.js";
+import { RobotService } from "../../proto/gen/robot/v1/robot_pb.js";
+import type { RemoteConfig } from "../config/schema.js";
+import type { ResourceName } from "../resource/name.js";
+import {
+  codeName,
+  Listeners,
+  type RemoteCall,
+  type RemoteCallOptions,
+  type RemoteConnection,
+  type RemoteConnectionEvents,
+  type RemoteRpcSubtype,
+} from "./connection.js";
+import { failedCall, resourceNamesFrom, rpcSubtypesFrom } from "./typed.js";
+
+export interface GrpcConnectionOptions {
+  /** `http://host:port` or `https://host:port`. */
+  baseUrl: string;
+  auth: RemoteConfig["auth"];
+  callTimeoutMs: number;
+  logger: Logger;
+  /** HTTP/2 keepalive ping period; default 10 s (it also finds dead connections between checks). */
+  pingIntervalMs?: number;
+}
+
+/** The base URL for a remote address: `http(s)://…` as written, a bare `host:port` by `insecure`. */
+export function grpcBaseUrl(address: string, insecure: boolean): string {
+  if (/^https?:\/\//i.test(address)) return address.replace(/\/+$/, "");
+  return `${insecure ? "http" : "https"}://${address}`;
+}
+
+/** Response header/trailer keys that are gRPC framing, not metadata. */
+const framingKeys = new Set(["content-type", "grpc-status", "grpc-message", "grpc-status-details-bin", "grpc-encoding", "grpc-accept-encoding"]);
+
+export class GrpcConnection implements RemoteConnection {
+  readonly kind = "grpc";
+  readonly #opts: GrpcConnectionOptions;
+  readonly #events = new Listeners<RemoteConnectionEvents>();
+  #session: Http2SessionManager | undefined;
+  #http: UniversalClientFn | undefined;
+  #transport: Transport | undefined;
+  #token: string | undefined;
+  #authenticating: Promise<void> | undefined;
+  #connected = false;
+  #closed = false;
+
+  constructor(opts: GrpcConnectionOptions) {
+    this.#opts = opts;
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  on<E extends keyof RemoteConnectionEvents>(event: E, listener: RemoteConnectionEvents[E]): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  async connect(signal: AbortSignal): Promise<void> {
+    if (this.#session) throw new Error("connect() was already called");
+    const { baseUrl } = this.#opts;
+    const session = new Http2SessionManager(baseUrl, { pingIntervalMs: this.#opts.pingIntervalMs ?? 10_000, pingTimeoutMs: this.#opts.callTimeoutMs });
+    this.#session = session;
+    this.#http = createNodeHttpClient({ httpVersion: "2", sessionProvider: () => session });
+    const bearer: Interceptor = (next) => (req) => {
+      if (this.#token !== undefined) req.header.set("authorization", `Bearer ${this.#token}`);
+      return next(req);
+    };
+    this.#transport = createGrpcTransport({ baseUrl, sessionManager: session, interceptors: [bearer] });
+    try {
+      if (this.#opts.auth.credentials) await this.#step("authenticate", () => this.#authenticate(signal));
+      await this.#step("list resources", () => this.resourceNames(signal));
+      if (this.#closed) throw new Error("closed");
+      this.#connected = true;
+    } catch (err) {
+      session.abort();
+      this.#closed = true;
+      throw err;
+    }
+  }
+
+  async #step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const ce = ConnectError.from(err);
+      if (ce.code === ConnectCode.DeadlineExceeded) throw new Error(`${what}: no answer within ${this.#opts.callTimeoutMs} ms`);
+      throw new Error(`${what}: ${codeText(ce.code)}: ${ce.rawMessage}`);
+    }
+  }
+
+  /** Authenticate for a Bearer token; concurrent callers share one attempt. */
+  #authenticate(signal?: AbortSignal): Promise<void> {
+    this.#authenticating ??= (async () => {
+      try {
+        const { entity, credentials } = this.#opts.auth;
+        this.#token = undefined;
+        const auth = createClient(AuthService, this.#transport!);
+        const res = await auth.authenticate(
+          { entity: entity ?? "", credentials: { type: credentials?.type ?? "", payload: credentials?.payload ?? "" } },
+          { signal, timeoutMs: this.#opts.callTimeoutMs },
+        );
+        this.#token = res.accessToken;
+      } finally {
+        this.#authenticating = undefined;
+      }
+    })();
+    return this.#authenticating;
+  }
+
+  /** A typed call, authenticated again once if the token is refused. */
+  async #typed<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!this.#opts.auth.credentials || ConnectError.from(err).code !== ConnectCode.Unauthenticated) throw err;
+      await this.#authenticate();
+      return fn();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#connected = false;
+    this.#session?.abort();
+    await Promise.resolve();
+  }
+
+  async resourceNames(signal?: AbortSignal): Promise<ResourceName[]> {
+    const robot = createClient(RobotService, this.#transport!);
+    const res = await this.#typed(() => robot.resourceNames({}, { signal, timeoutMs: this.#opts.callTimeoutMs }));
+    return resourceNamesFrom(res);
+  }
+
+  async resourceRpcSubtypes(signal?: AbortSignal): Promise<RemoteRpcSubtype[]> {
+    const robot = createClient(RobotService, this.#transport!);
+    try {
+      const res = await this.#typed(() => robot.resourceRPCSubtypes({}, { signal, timeoutMs: this.#opts.callTimeoutMs }));
+      return rpcSubtypesFrom(res);
+    } catch (err) {
+      if (ConnectError.from(err).code === ConnectCode.Unimplemented) return [];
+      throw err;
+    }
+  }
+
+  call(method: string, request: Uint8Array | AsyncIterable<Uint8Array>, options: RemoteCallOptions = {}): RemoteCall {
+    if (!this.#connected || !this.#http) return failedCall(Code.UNAVAILABLE, "not connected to the remote");
+    const queue = new AsyncQueue<Uint8Array>();
+    let resolveHeaders!: (md: Metadata) => void;
+    let rejectHeaders!: (err: unknown) => void;
+    const headers = new Promise<Metadata>((resolve, reject) => {
+      resolveHeaders = resolve;
+      rejectHeaders = reject;
+    });
+    headers.catch(() => undefined);
+    const trailers = (async (): Promise<{ status: Status; metadata: Metadata }> => {
+      let result = await this.#exchange(method, request, options, (md) => resolveHeaders(md), (m) => queue.push(m));
+      // A refused token on a single request: authenticate again and repeat it once, as rdk's client does.
+      if (result.status.code === Code.UNAUTHENTICATED && request instanceof Uint8Array && this.#opts.auth.credentials && !result.sentMessages) {
+        try {
+          await this.#authenticate(options.signal);
+          result = await this.#exchange(method, request, options, (md) => resolveHeaders(md), (m) => queue.push(m));
+        } catch (err) {
+          result = { ...statusOf(err), sentMessages: false };
+        }
+      }
+      const { status, metadata } = result;
+      if (status.code === Code.OK) {
+        resolveHeaders({});
+        queue.end();
+      } else {
+        const err = ChannelError.fromStatus(status, metadata);
+        rejectHeaders(err);
+        queue.fail(err);
+      }
+      return { status, metadata };
+    })();
+    return { headers, responses: queue, trailers };
+  }
+
+  /** One HTTP/2 exchange; `sentMessages` tells whether any response message was passed on. */
+  async #exchange(
+    method: string,
+    request: Uint8Array | AsyncIterable<Uint8Array>,
+    options: RemoteCallOptions,
+    onHeaders: (md: Metadata) => void,
+    onMessage: (m: Uint8Array) => void,
+  ): Promise<{ status: Status; metadata: Metadata; sentMessages: boolean }> {
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+    let deadline: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
+      deadline = setTimeout(() => {
+        timedOut = true;
+        abort.abort(new Error("deadline exceeded"));
+      }, options.timeoutMs);
+    }
+    const header = new Headers({ "content-type": "application/grpc+proto", te: "trailers", "user-agent": "sprocket-remote" });
+    if (this.#token !== undefined) header.set("authorization", `Bearer ${this.#token}`);
+    if (options.timeoutMs !== undefined && options.timeoutMs > 0) header.set("grpc-timeout", `${Math.ceil(options.timeoutMs)}m`);
+    for (const [k, values] of Object.entries(options.metadata ?? {})) for (const v of values) header.append(k, v);
+    let sentMessages = false;
+    try {
+      const res = await this.#http!({ url: `${this.#opts.baseUrl}${method}`, method: "POST", header, body: envelopes(request), signal: abort.signal });
+      if (res.status !== 200) {
+        // Drain what there is; the HTTP status is the error.
+        for await (const _ of res.body) void _;
+        return { status: { code: codeFromHttpStatus(res.status), message: `HTTP ${res.status}` }, metadata: {}, sentMessages };
+      }
+      const trailersOnly = res.header.get("grpc-status");
+      if (trailersOnly === null) onHeaders(toMetadata(res.header));
+      const parser = new EnvelopeReader();
+      for await (const chunk of res.body) {
+        for (const env of parser.push(chunk)) {
+          if ((env.flags & 1) !== 0) return { status: { code: Code.INTERNAL, message: "compressed response message (no compression was offered)" }, metadata: {}, sentMessages };
+          sentMessages = true;
+          onMessage(env.data);
+        }
+      }
+      if (parser.pending) return { status: { code: Code.INTERNAL, message: "truncated response message" }, metadata: {}, sentMessages };
+      const source = trailersOnly !== null ? res.header : res.trailer;
+      return { status: statusFromHeaders(source), metadata: toMetadata(source), sentMessages };
+    } catch (err) {
+      if (timedOut) return { status: { code: Code.DEADLINE_EXCEEDED, message: "context deadline exceeded" }, metadata: {}, sentMessages };
+      if (options.signal?.aborted) return { status: { code: Code.CANCELLED, message: "request cancelled" }, metadata: {}, sentMessages };
+      return { ...statusOf(err), sentMessages };
+    } finally {
+      clearTimeout(deadline);
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+function codeText(code: number): string {
+  return codeName(code);
+}
+
+function statusOf(err: unknown): { status: Status; metadata: Metadata } {
+  const ce = ConnectError.from(err);
+  return { status: { code: ce.code, message: ce.rawMessage }, metadata: {} };
+}
+
+async function* envelopes(request: Uint8Array | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  if (request instanceof Uint8Array) {
+    yield envelope(request);
+    return;
+  }
+  for await (const m of request) yield envelope(m);
+}
+
+function envelope(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + data.byteLength);
+  new DataView(out.buffer).setUint32(1, data.byteLength, false);
+  out.set(data, 5);
+  return out;
+}
+
+/** gRPC length-prefixed messages out of a byte stream. */
+export class EnvelopeReader {
+  #buf: Uint8Array = new Uint8Array(0);
+
+  get pending(): boolean {
+    return this.#buf.byteLength > 0;
+  }
+
+  *push(chunk: Uint8Array): Generator<{ flags: number; data: Uint8Array }> {
+    let buf = chunk;
+    if (this.#buf.byteLength > 0) {
+      buf = new Uint8Array(this.#buf.byteLength + chunk.byteLength);
+      buf.set(this.#buf);
+      buf.set(chunk, this.#buf.byteLength);
+    }
+    let off = 0;
+    while (buf.byteLength - off >= 5) {
+      const len = new DataView(buf.buffer, buf.byteOffset + off + 1, 4).getUint32(0, false);
+      if (buf.byteLength - off - 5 < len) break;
+      yield { flags: buf[off], data: buf.slice(off + 5, off + 5 + len) };
+      off += 5 + len;
+    }
+    this.#buf = buf.slice(off);
+  }
+}
+
+function toMetadata(header: Headers): Metadata {
+  const md: Metadata = {};
+  header.forEach((value, key) => {
+    if (!framingKeys.has(key)) md[key] = [value];
+  });
+  return md;
+}
+
+function statusFromHeaders(header: Headers): Status {
+  const raw = header.get("grpc-status");
+  if (raw === null) return { code: Code.UNKNOWN, message: "the remote sent no grpc-status" };
+  const code = Number.parseInt(raw, 10);
+  if (!Number.isInteger(code) || code < 0) return { code: Code.UNKNOWN, message: `invalid grpc-status ${raw}` };
+  let message = header.get("grpc-message") ?? "";
+  try {
+    message = decodeURIComponent(message);
+  } catch {
+    // Not percent-encoded after all.
+  }
+  const status: Status = { code, message };
+  const details = header.get("grpc-status-details-bin");
+  if (details) {
+    try {
+      const decoded = fromBinary(StatusSchema, Buffer.from(details, "base64"));
+      if (decoded.details.length > 0) status.details = decoded.details.map((d) => toBinary(AnySchema, d));
+    } catch {
+      // Undecodable details are dropped.
+    }
+  }
+  return status;
+}
