@@ -10,9 +10,10 @@ import type { Benchmark, BenchOptions, BenchRow } from "./bench.js";
 import { getReadingsBenchmark } from "./getreadings.js";
 import { startupBenchmark } from "./startup.js";
 import { flashBenchmark } from "./flash.js";
+import { remoteBenchmark } from "./remote.js";
 import { formatTable } from "./table.js";
 
-export const benchmarks: readonly Benchmark[] = [getReadingsBenchmark, startupBenchmark, flashBenchmark];
+export const benchmarks: readonly Benchmark[] = [getReadingsBenchmark, startupBenchmark, flashBenchmark, remoteBenchmark];
 
 interface Args {
   json?: string;
