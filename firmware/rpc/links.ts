@@ -30,7 +30,7 @@ interface Pending {
 }
 
 /** Writes as much as the peripheral takes, keeps the rest for its next onWritable. */
-class WriteQueue {
+export class WriteQueue {
   space = 0;
   readonly #queue: Pending[] = [];
   readonly #write: (bytes: Uint8Array) => number | undefined;

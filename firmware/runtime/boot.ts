@@ -1,5 +1,6 @@
 // Boot: read the provisioning and config from Preference, build the resources, start Wi-Fi (when
-// provisioned), serve RPC on TCP (and on a UART when configured), and advertise over mDNS.
+// provisioned), serve RPC on TCP (and on a UART when configured), advertise over mDNS, and dial
+// in to the host when the `host` key names one (rpc/dial-in.ts).
 // `start` returns the running parts so a simulator or a test can inspect and stop them; on a board
 // firmware/main.ts calls it once and it runs forever.
 import { authService } from "../rpc/auth.js";
@@ -20,6 +21,7 @@ import { builtinIO, type IO } from "../platform/io.js";
 import { advertise, startWifi } from "../platform/network.js";
 import { robotService } from "../robot/service.js";
 import type { Model } from "../resource.js";
+import { DialIn } from "../rpc/dial-in.js";
 import { Dispatcher } from "../rpc/dispatcher.js";
 import { RpcTcpServer } from "../rpc/tcp-server.js";
 import { RpcUartServer } from "../rpc/uart-server.js";
@@ -34,6 +36,8 @@ export interface StartOptions {
   port?: number;
   /** How long a length-prefixed frame may stay incomplete (default 5 s). */
   frameTimeoutMs?: number;
+  /** Dial-in timing (rpc/dial-in.ts), for tests and simulators. */
+  dialIn?: { initialBackoffMs?: number; maxBackoffMs?: number; pingIntervalMs?: number };
 }
 
 export interface MicroRuntime {
@@ -43,6 +47,8 @@ export interface MicroRuntime {
   readonly dispatcher: Dispatcher;
   readonly tcp: RpcTcpServer | undefined;
   readonly uart: RpcUartServer | undefined;
+  /** The link out to the host, when the `host` key names one. */
+  readonly dialIn: DialIn | undefined;
   /** Stops serving and closes every resource (tests and simulators; a board never stops). */
   stop(): void;
 }
@@ -97,13 +103,34 @@ export function start(options: StartOptions = {}): MicroRuntime {
   }
   const uart = config.uart === undefined ? undefined : new RpcUartServer({ ...config.uart, dispatcher, safety: machine.safety });
 
+  let dialIn: DialIn | undefined;
+  if (provisioning.host) {
+    if (provisioning.partId && provisioning.partKey) {
+      dialIn = new DialIn({
+        url: provisioning.host,
+        partId: provisioning.partId,
+        partKey: provisioning.partKey,
+        dispatcher,
+        safety: machine.safety,
+        ...options.dialIn,
+        ...(options.frameTimeoutMs === undefined ? {} : { frameTimeoutMs: options.frameTimeoutMs }),
+      });
+    } else {
+      log("error", "dial-in to " + provisioning.host + " needs part_id and part_key provisioned");
+    }
+  }
+
   const hostName = hostNameFor(provisioning.partId);
   const txt = { part: provisioning.partId ?? "", version: VERSION };
+  const networkUp = () => {
+    advertise(hostName, port, txt);
+    dialIn?.start();
+  };
   if (provisioning.wifiSsid) {
-    startWifi(provisioning.wifiSsid, provisioning.wifiPassword, () => advertise(hostName, port, txt));
+    startWifi(provisioning.wifiSsid, provisioning.wifiPassword, networkUp);
   } else {
     log("warn", "no Wi-Fi network provisioned (" + "wifi_ssid" + "); serving on whatever network is up");
-    advertise(hostName, port, txt);
+    networkUp();
   }
 
   return {
@@ -113,7 +140,9 @@ export function start(options: StartOptions = {}): MicroRuntime {
     dispatcher,
     tcp,
     uart,
+    dialIn,
     stop() {
+      dialIn?.stop();
       tcp?.close();
       uart?.close();
       machine.closeResources();
