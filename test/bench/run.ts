@@ -10,10 +10,11 @@ import type { Benchmark, BenchOptions, BenchRow } from "./bench.js";
 import { getReadingsBenchmark } from "./getreadings.js";
 import { startupBenchmark } from "./startup.js";
 import { flashBenchmark } from "./flash.js";
+import { microBenchmark, microCodecBenchmark } from "./micro.js";
 import { remoteBenchmark } from "./remote.js";
 import { formatTable } from "./table.js";
 
-export const benchmarks: readonly Benchmark[] = [getReadingsBenchmark, startupBenchmark, flashBenchmark, remoteBenchmark];
+export const benchmarks: readonly Benchmark[] = [getReadingsBenchmark, startupBenchmark, flashBenchmark, microCodecBenchmark, microBenchmark, remoteBenchmark];
 
 interface Args {
   json?: string;
