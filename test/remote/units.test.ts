@@ -13,6 +13,11 @@ import { Machine } from "../../host/machine/machine.js";
 import { parseRemoteAddress } from "../../host/remote/connection.js";
 import { resourceNameField } from "../../host/remote/names.js";
 import { defaultRemoteTransports } from "../../host/remote/transports.js";
+import { Listeners, RemoteTransportRegistry, type RemoteConnection, type RemoteConnectionEvents } from "../../host/remote/connection.js";
+import { RemoteManager } from "../../host/remote/manager.js";
+import { failedCall } from "../../host/remote/typed.js";
+import { parseMachineConfig } from "../../host/config/load.js";
+import type { ResourceName } from "../../host/resource/name.js";
 import { boardApi } from "../../host/components/board/board.js";
 import type { Resource } from "../../host/resource/resource.js";
 
@@ -110,6 +115,70 @@ describe("remote nodes in the machine", () => {
         ["esp:board:ready", "esp:ready", "s:ready"],
       );
     } finally {
+      await machine.close();
+    }
+  });
+});
+
+/** A part that is always reachable and has the given resources; calls fail (nothing is forwarded here). */
+class FakeConnection implements RemoteConnection {
+  readonly kind = "fake";
+  connected = false;
+  readonly #events = new Listeners<RemoteConnectionEvents>();
+  constructor(private readonly names: ResourceName[]) {}
+  async connect(): Promise<void> {
+    this.connected = true;
+  }
+  async close(): Promise<void> {
+    this.connected = false;
+  }
+  call() {
+    return failedCall(12, "fake");
+  }
+  async resourceNames(): Promise<ResourceName[]> {
+    return this.names;
+  }
+  async resourceRpcSubtypes() {
+    return [];
+  }
+  on<E extends keyof RemoteConnectionEvents>(event: E, listener: RemoteConnectionEvents[E]): () => void {
+    return this.#events.on(event, listener);
+  }
+}
+
+describe("the remote manager's names", () => {
+  const sensor = (name: string): ResourceName => ({ namespace: "rdk", type: "component", subtype: "sensor", name });
+  const sensorService = "viam.component.sensor.v1.SensorService";
+  const remotes = (list: object[]) => parseMachineConfig(JSON.stringify({ remotes: list }), "t.json").remotes;
+
+  it("shows remote:name, or prefix+name under a prefix; resolves the shown name, remote:name and a unique bare name", async () => {
+    const machine = new Machine(builtinModels(), quietLogger());
+    const transports = new RemoteTransportRegistry().register({ schemes: ["fake"], create: () => new FakeConnection([sensor("s1"), sensor("s2")]) });
+    const manager = new RemoteManager({ machine, logger: quietLogger(), transports });
+    try {
+      await machine.start([]);
+      await manager.apply(remotes([{ name: "esp", address: "fake:a" }, { name: "pico", address: "fake:b", prefix: "p-" }]));
+      const names = machine.entries().map((e) => `${e.name.namespace}:${e.name.subtype}/${e.name.name}:${e.state}`).sort();
+      assert.deepEqual(names, [
+        "rdk-internal:/esp:ready",
+        "rdk-internal:/pico:ready",
+        "rdk:sensor/esp:s1:ready",
+        "rdk:sensor/esp:s2:ready",
+        "rdk:sensor/p-s1:ready",
+        "rdk:sensor/p-s2:ready",
+      ]);
+      assert.equal(manager.resolve(sensorService, "esp:s1")?.remoteName, "s1");
+      assert.equal(manager.resolve(sensorService, "p-s2")?.part.name, "pico");
+      assert.equal(manager.resolve(sensorService, "pico:s2")?.name.name, "p-s2", "remote:name also means a prefixed resource");
+      assert.equal(manager.resolve(sensorService, "s1"), undefined, "a bare name two remotes have is ambiguous");
+      assert.equal(manager.resolve("viam.component.motor.v1.MotorService", "esp:s1"), undefined, "another API");
+
+      // Removing a remote from the config removes its nodes.
+      await manager.apply(remotes([{ name: "pico", address: "fake:b", prefix: "p-" }]));
+      assert.equal(machine.entries().some((e) => e.name.name.startsWith("esp")), false);
+      assert.equal(manager.resolve(sensorService, "s1")?.name.name, "p-s1", "now unique");
+    } finally {
+      await manager.close();
       await machine.close();
     }
   });
