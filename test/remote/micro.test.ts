@@ -53,7 +53,7 @@ describe("a micro part as a remote (tcp://, ws://)", () => {
           attributes: { board: "esp:board", pins: { a: String(HOST_MOTOR_PINS.a), b: String(HOST_MOTOR_PINS.b), pwm: String(HOST_MOTOR_PINS.pwm) }, max_rpm: 100 },
         },
       ],
-      network: { sessions: { heartbeat_window: "150ms" } },
+      network: { sessions: { heartbeat_window: "500ms" } },
     });
     client = await dialHost(host);
   });
