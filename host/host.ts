@@ -18,6 +18,9 @@ import type { ModelRegistry } from "./resource/registry.js";
 import { OperationManager } from "./robot/operations.js";
 import { withRemoteForwarding } from "./remote/forwarder.js";
 import { RemoteManager } from "./remote/manager.js";
+import { DialInServer } from "./remote/dial-in.js";
+import { hostRemoteTransports } from "./remote/host-transports.js";
+import { SimParts } from "./remote/sim.js";
 import type { RemoteTransportRegistry } from "./remote/connection.js";
 import { RobotService, robotService } from "./robot/service.js";
 import { TokenAuthority } from "./auth/tokens.js";
@@ -92,7 +95,11 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   });
 
   // Calls for a remote's resources leave the resource services for the remote (after auth, sessions and operations).
-  const remotes = new RemoteManager({ machine, logger, transports: opts.remoteTransports });
+  // Micro parts may also dial in (WebSockets on this port), sit on a serial line, or be simulated here (sim:).
+  const dialIn = new DialInServer({ logger: namedLogger(logger, "remotes.dial-in") });
+  dialIn.configure(config.remotes);
+  const simParts = new SimParts({ logger });
+  const remotes = new RemoteManager({ machine, logger, transports: opts.remoteTransports ?? hostRemoteTransports(dialIn, simParts) });
   const keys = ApiKeyStore.fromHandlers(config.auth.handlers);
   const authEnabled = config.auth.handlers.length > 0;
   const services: ServiceRegistration[] = [
@@ -143,6 +150,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     tls,
     services,
     interceptors,
+    upgrade: dialIn.upgrade,
     httpRoutes: [healthCheck],
     contextValues: (req) => createContextValues().set(peerConnectionKey, socketPeerConnection(req.socket)),
   });
@@ -174,6 +182,10 @@ export async function startHost(opts: HostOptions): Promise<Host> {
 
   // Edits during the first build wait for it (the machine applies configs one at a time).
   const reconfigurer = new Reconfigurer({ machine, logger, current: config, remotes });
+  reconfigurer.on("applied", (next) => {
+    dialIn.configure(next.remotes);
+    void simParts.configure(next.remotes);
+  });
   let watcher: ConfigWatcher | undefined;
   if (opts.configPath !== undefined) {
     const source = opts.configPath;
@@ -204,9 +216,11 @@ export async function startHost(opts: HostOptions): Promise<Host> {
         reconfigurer.close();
         await signaling.close();
         await answerer?.close();
+        dialIn.close();
         await server.close();
         await sessions.close();
         await remotes.close();
+        await simParts.close();
         await machine.close();
       })();
       return closing;

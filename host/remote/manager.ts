@@ -133,7 +133,19 @@ export class RemotePart implements RemoteCaller {
   call(method: string, request: Uint8Array | AsyncIterable<Uint8Array>, options?: RemoteCallOptions): RemoteCall {
     const c = this.connection;
     if (!c) return failedCall(Code.UNAVAILABLE, `remote ${this.name} is not connected${this.#error ? `: ${this.#error}` : ""}`);
-    return c.call(method, request, options);
+    const call = c.call(method, request, options);
+    // UNAVAILABLE may mean the link is gone (a gRPC remote has no other sign of it): check now
+    // rather than at the next interval.
+    void call.trailers.then(({ status }) => {
+      if (status.code === Code.UNAVAILABLE && this.#connection === c && !options?.signal?.aborted) this.#checkSoon();
+    });
+    return call;
+  }
+
+  #checkSoon(): void {
+    if (this.#closed || this.#state !== "connected" || this.#checking) return;
+    clearTimeout(this.#timer);
+    void this.#check();
   }
 
   async close(): Promise<void> {
@@ -236,10 +248,13 @@ export class RemotePart implements RemoteCaller {
     this.#timer.unref();
   }
 
+  #checking = false;
+
   /** The connection check: ResourceNames answers in time, and its list is the part's resources. */
   async #check(): Promise<void> {
     const c = this.#connection;
-    if (this.#closed || !c || this.#state !== "connected") return;
+    if (this.#closed || !c || this.#state !== "connected" || this.#checking) return;
+    this.#checking = true;
     try {
       const names = await c.resourceNames(AbortSignal.timeout(this.#manager.callTimeoutFor(this.config)));
       if (this.#connection !== c) return;
@@ -251,6 +266,8 @@ export class RemotePart implements RemoteCaller {
       this.#scheduleCheck();
     } catch (err) {
       if (this.#connection === c) await this.#lost(`connection check failed: ${reasonOf(err)}`);
+    } finally {
+      this.#checking = false;
     }
   }
 

@@ -12,7 +12,8 @@ import { BoardClient, EncoderClient, MotorClient, RobotClient, SensorClient, Ser
 import type { Host } from "../../host/host.js";
 import { MotorService } from "../../proto/gen/component/motor/v1/motor_pb.js";
 import { RobotService } from "../../proto/gen/robot/v1/robot_pb.js";
-import { PINS, startMicro, type MicroSim } from "../micro/harness.js";
+import { BoardService } from "../../proto/gen/component/board/v1/board_pb.js";
+import { connectAuthenticated, PINS, startMicro, type MicroSim } from "../micro/harness.js";
 import { disconnectSdk, tameSdk } from "../sdk/harness.js";
 import { startTestHost } from "../support/host.js";
 import { dialHost, eventually, microRemote, Relay, stateOf, WsBridge, entry } from "./support.js";
@@ -132,13 +133,24 @@ describe("a micro part as a remote (tcp://, ws://)", () => {
     assert.equal(await new ServoClient(client, "esp:servo").getPosition(), 90);
   });
 
-  it("errors from the part keep their codes (an unknown pin, an unknown analog reader)", async () => {
-    const board = new BoardClient(client, "esp:board");
-    await assert.rejects(board.readAnalogReader("nope"), (err: Error & { code?: number }) => {
-      assert.notEqual(err.code, undefined);
-      assert.notEqual(err.code, 14 /* not UNAVAILABLE: the part answered */);
-      return true;
-    });
+  it("errors from the part keep their codes and messages (as the part answers them directly)", async () => {
+    const direct = await connectAuthenticated(sim);
+    try {
+      let directErr: { code: number; message: string } | undefined;
+      try {
+        await direct.call(BoardService.method.readAnalogReader, { boardName: "board", analogReaderName: "nope" });
+      } catch (err) {
+        directErr = err as { code: number; message: string };
+      }
+      assert.ok(directErr, "the part refuses an unknown analog reader");
+      await assert.rejects(new BoardClient(client, "esp:board").readAnalogReader("nope"), (err: Error & { code?: number; rawMessage?: string }) => {
+        assert.equal(err.code, directErr.code);
+        assert.equal(err.rawMessage, directErr.message);
+        return true;
+      });
+    } finally {
+      direct.close();
+    }
   });
 
   it("a host gpio motor on esp:board moves the part's pins", async () => {
