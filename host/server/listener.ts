@@ -3,6 +3,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import { readFile } from "node:fs/promises";
 
 export type RequestHandler = (
@@ -10,11 +11,19 @@ export type RequestHandler = (
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
 
+/**
+ * An HTTP/1.1 Upgrade request (a WebSocket handshake) on the shared port. Returns true when it took
+ * the socket; otherwise the listener answers 404 and closes it.
+ */
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+
 export interface ListenOptions {
   /** `host:port`; port 0 picks a free one. */
   bindAddress: string;
   tls?: { certFile: string; keyFile: string };
   handler: RequestHandler;
+  /** Upgrade requests (WebSockets from micro parts dialling in); none: they are refused. */
+  upgrade?: UpgradeHandler;
   /** Largest request header block, as viam-server allows (32 MiB). */
   maxHeaderBytes?: number;
 }
@@ -49,12 +58,15 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     const [cert, key] = await Promise.all([readFile(opts.tls.certFile), readFile(opts.tls.keyFile)]);
     const secure = http2.createSecureServer({ cert, key, allowHTTP1: true, maxSessionMemory: 64 }, drainUnreadRequests(opts.handler));
     secure.on("session", (s) => trackSession(sessions, s));
+    // With allowHTTP1, HTTP/1.1 upgrade requests arrive on the secure server itself.
+    secure.on("upgrade", onUpgrade(opts.upgrade));
     server = secure;
   } else {
     const h2 = http2.createServer({ maxSessionMemory: 64 }, drainUnreadRequests(opts.handler));
     h2.on("session", (s) => trackSession(sessions, s));
     h1 = http.createServer({ maxHeaderSize: maxHeaderBytes }, opts.handler);
     h1.keepAliveTimeout = 30_000;
+    h1.on("upgrade", onUpgrade(opts.upgrade));
     // h1 never listens itself (it gets sockets from `server`), and Node only starts tracking an HTTP
     // server's connections on "listening": without this, closeIdleConnections() finds no connection
     // and close() waits the whole grace period for every idle keep-alive (gRPC-web) client.
@@ -121,6 +133,22 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
       await closed;
       clearTimeout(timer);
     },
+  };
+}
+
+/** Hands an upgrade request to the handler; what it does not take gets a 404 and is closed. */
+function onUpgrade(handler: UpgradeHandler | undefined): (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    socket.on("error", () => socket.destroy());
+    let taken = false;
+    try {
+      taken = handler?.(req, socket, head) ?? false;
+    } catch {
+      taken = false;
+    }
+    if (!taken && !socket.destroyed) {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    }
   };
 }
 

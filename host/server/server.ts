@@ -3,7 +3,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { createConnectRouter, type ConnectRouter, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { applyCors } from "./cors.js";
-import { listen, type Listener } from "./listener.js";
+import { listen, type Listener, type UpgradeHandler } from "./listener.js";
 
 /** A generated service and its (possibly partial) implementation. */
 export interface ServiceRegistration {
@@ -22,6 +22,8 @@ export interface RpcServerOptions {
   services: readonly ServiceRegistration[];
   interceptors: readonly Interceptor[];
   httpRoutes?: readonly HttpRoute[];
+  /** HTTP/1.1 Upgrade requests on the same port (micro parts dialling in over WebSocket). */
+  upgrade?: UpgradeHandler;
   /**
    * Context values for each call arriving over HTTP (e.g. the peer's addresses); other transports
    * set their own when they dispatch into the router.
@@ -69,6 +71,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
   const listener = await listen({
     bindAddress: opts.bindAddress,
     tls: opts.tls,
+    upgrade: opts.upgrade,
     handler: (req, res) => {
       if (applyCors(req, res)) return;
       // connect-node answers grpc-web-text (base64) with a bare HTTP 415; give such clients a gRPC status.
