@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { RobotClient, SensorClient } from "@viamrobotics/sdk";
+import { parseMachineConfig } from "../../host/config/load.js";
 import type { Host } from "../../host/host.js";
 import { apiChecks } from "../sdk/api-checks.js";
 import { disconnectSdk, tameSdk } from "../sdk/harness.js";
@@ -75,5 +76,13 @@ describe("a Sprocket host as a remote over gRPC (h2c, api key)", () => {
     await eventually("b:sensor1 to be READY again", () => stateOf(host, "rdk:component:sensor/b:sensor1") === "ready");
     const r = await new SensorClient(client, "b:sensor1").getReadings();
     assert.deepEqual([r.a, r.b, r.c], [1, 2, 3]);
+  });
+
+  it("a config without the remote (reconfigure) drops it and its resources", async () => {
+    await host.reconfigurer.submit(parseMachineConfig(JSON.stringify({ network: { bind_address: "127.0.0.1:0" } }), "no-remotes.json"));
+    assert.equal(stateOf(host, "rdk-internal:remote:/b"), "absent");
+    const names = (await client.resourceNames()) as { name: string }[];
+    assert.deepEqual(names.filter((n) => n.name.startsWith("b:")), []);
+    assert.equal(host.remotes.part("b"), undefined);
   });
 });
