@@ -33,6 +33,8 @@ import { configBlob, provisioningEntries } from "../../tools/image/provisioning.
 import { serveUartOnPty, startMicroSimulator } from "../../tools/cli/micro-sim.js";
 import { network } from "../../tools/sim/network.js";
 import { uart } from "../../tools/sim/uart.js";
+import { World } from "../../tools/sim/world.js";
+import { startFirmware } from "../../tools/sim/xs/runner.js";
 import { ENGINES, MicroClient, PART_ID, PART_KEY, PINS, TICKS_PER_ROTATION, standardConfig, startMicro, type MicroSim } from "./harness.js";
 
 const UART = { port: 2, receive: 16, transmit: 17, baud: 115200 };
@@ -440,6 +442,53 @@ for (const engine of ENGINES) {
       assert.equal((await serial.call(SensorService.method.getReadings, { name: "env" })).readings.temperature.kind.case, "numberValue");
       await stillServing();
     });
+  });
+}
+
+for (const engine of ENGINES) {
+  test(`boot on ${engine} joins the provisioned Wi-Fi network (station mode) and advertises the RPC port over mDNS`, async () => {
+    const sim = await startMicro({ engine, wifi: { ssid: "workshop", password: "hunter22" }, config: "{}", wire: () => undefined });
+    try {
+      const n = network(sim.world);
+      await eventually(() => n.mdns.services.length === 1, 3000, "the mDNS service");
+      assert.deepEqual([n.wifi.mode, n.wifi.ssid, n.wifi.connected, sim.world.wifiActive], [1, "workshop", true, true]);
+      assert.equal(n.mdns.hostName, "sprocket-" + PART_ID);
+      assert.deepEqual(n.mdns.services[0], { name: "sprocket", protocol: "tcp", port: 8081, txt: { part: PART_ID, version: "0.1.0" } });
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  test(`wifi, net, mdns and instrumentation answer alike on ${engine}: statics, accessors, callbacks`, async () => {
+    const world = new World();
+    world.freeHeap = 98_765;
+    // On Node, "net" maps to the shim only for imports from firmware/ (Node has its own net): name the shim.
+    const Net = engine === "node" ? new URL("../../tools/sim/shims/net.js", import.meta.url).href : "net";
+    const fw = await startFirmware({ engine, world, expose: { WiFi: "wifi", Net, MDNS: "mdns", Instrumentation: "instrumentation" } });
+    try {
+      const early = await fw.run<unknown[]>(`
+        const WiFi = modules.WiFi.default, Net = modules.Net.default, I = modules.Instrumentation.default;
+        modules.log = [];
+        WiFi.mode = WiFi.Mode.station;
+        const before = [WiFi.mode, Net.get("IP") === undefined, Net.get("MAC")];
+        modules.wifi = new WiFi({ ssid: "lab" }, (message) => modules.log.push("wifi " + message));
+        WiFi.scan({}, (item) => modules.log.push("scan " + item));
+        Net.resolve("localhost", (name, address) => modules.log.push("resolve " + name + " " + address));
+        modules.mdns = new modules.MDNS.default({ hostName: "part" }, function (message, value) {
+          modules.log.push("mdns " + message + " " + value + " " + (this === modules.mdns));
+          this.add({ name: "x", protocol: "tcp", port: 1, txt: { a: "b" } });
+        });
+        return [...before, Net.get("SSID"), I.get(I.map("System Free Memory")), I.name(I.map("Timers")), I.map("nothing"), modules.mdns.hostName];`);
+      assert.deepEqual(early, [1, true, "24:0a:c4:00:00:01", "lab", 98_765, "Timers", undefined, "part"]);
+      await eventually(async () => (await fw.run<string[]>(`return modules.log`)).length >= 5, 3000, "the callbacks");
+      assert.deepEqual((await fw.run<string[]>(`return modules.log`)).sort(), ["mdns 1 part true", "resolve localhost 127.0.0.1", "scan null", "wifi connect", "wifi gotIP"]);
+      assert.deepEqual(network(world).mdns.services, [{ name: "x", protocol: "tcp", port: 1, txt: { a: "b" } }]);
+      await fw.run(`modules.WiFi.default.disconnect(); modules.wifi.close();`);
+      assert.equal(network(world).wifi.connected, false);
+    } finally {
+      await fw.stop();
+      world.dispose();
+    }
   });
 }
 
