@@ -97,6 +97,8 @@ export interface RemoteResourceUpdate {
   readonly aliases: readonly string[];
   /** The client-side instance; undefined while the remote is down. */
   readonly resource?: Resource;
+  /** Why the part itself has this resource not ready (its own GetMachineStatus); UNHEALTHY with it. */
+  readonly error?: string;
 }
 
 /**
@@ -110,6 +112,8 @@ export interface RemoteUpdate {
   readonly resource?: Resource;
   /** Why the remote is down. */
   readonly error?: string;
+  /** While up: why the part does not run the host's part_config; its own node is UNHEALTHY with it, its resources carry on. */
+  readonly configError?: string;
   readonly resources: readonly RemoteResourceUpdate[];
 }
 
@@ -398,7 +402,7 @@ export class Machine {
     const changed: string[] = [];
     const nodesBefore = this.#nodes.size;
     const root = this.#remoteNode(rootKey, rootName, u.remote, []);
-    if (root && this.#setRemoteState(root, u.resource, error)) changed.push(rootKey);
+    if (root && this.#setRemoteState(root, u.resource, error, u.resource === undefined ? undefined : u.configError)) changed.push(rootKey);
     const keep = new Set([rootKey]);
     for (const r of u.resources) {
       const key = resourceNameString(r.name);
@@ -406,7 +410,7 @@ export class Machine {
       if (!node) continue;
       keep.add(key);
       if (root && !this.#graph.parents(key).includes(rootKey)) this.#graph.addEdge(key, rootKey);
-      if (this.#setRemoteState(node, u.resource === undefined ? undefined : r.resource, error)) changed.push(key);
+      if (this.#setRemoteState(node, u.resource === undefined ? undefined : r.resource, r.error ?? error)) changed.push(key);
     }
     // A connected remote's list is the truth; a disconnected one keeps its last names.
     const gone = u.resource !== undefined && [...this.#nodes.values()].some((n) => n.remote?.remote === u.remote && !keep.has(n.key));
@@ -459,9 +463,10 @@ export class Machine {
   }
 
   /** Sets a remote node's instance and state; true when its instance changed (dependents rebuild). */
-  #setRemoteState(node: Node, resource: Resource | undefined, error: string): boolean {
-    const state: ResourceState = resource ? "ready" : "unhealthy";
-    const err = resource ? undefined : error;
+  /** `problem` makes a node with an instance UNHEALTHY too (the instance, and so its dependents, stay). */
+  #setRemoteState(node: Node, resource: Resource | undefined, error: string, problem?: string): boolean {
+    const state: ResourceState = resource && problem === undefined ? "ready" : "unhealthy";
+    const err = resource ? problem : error;
     const instanceChanged = node.resource !== resource;
     if (!instanceChanged && node.state === state && node.error === err) return false;
     node.resource = resource;

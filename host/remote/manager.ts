@@ -36,6 +36,7 @@ import {
 import type { RemoteCaller } from "./transport.js";
 import { defaultRemoteTransports } from "./transports.js";
 import { failedCall } from "./typed.js";
+import { managedPart, partResourceKey } from "./part-config.js";
 
 /** First reconnect delay; it doubles per failure up to the remote's reconnect_interval. */
 export const INITIAL_RECONNECT_DELAY_MS = 100;
@@ -79,7 +80,8 @@ export type RemotePartState = "connecting" | "connected" | "disconnected";
 
 /** One configured remote. */
 export class RemotePart implements RemoteCaller {
-  readonly config: RemoteConfig;
+  /** Replaced in place only by updatePartConfig (a change of part_config alone). */
+  config: RemoteConfig;
   readonly #manager: RemoteManager;
   readonly #logger: Logger;
   #connection: RemoteConnection | undefined;
@@ -249,6 +251,30 @@ export class RemotePart implements RemoteCaller {
   }
 
   #checking = false;
+  /** The managed part's statuses at the last push (part-config.ts). */
+  #statusKey: string | undefined;
+
+  /**
+   * A config that differs from the running one only in `part_config`: pushed to the part over the
+   * live connection (part-config.ts), without reconnecting, so the part's other work carries on.
+   * False when there is no live connection that manages its part's config.
+   */
+  async updatePartConfig(next: RemoteConfig): Promise<boolean> {
+    const c = this.connection;
+    const managed = managedPart(c);
+    if (!c || !managed) return false;
+    this.config = next;
+    try {
+      await managed.updatePartConfig(next.partConfig, AbortSignal.timeout(this.#manager.callTimeoutFor(next)));
+    } catch (err) {
+      if (this.#connection === c) await this.#lost(`pushing part_config failed: ${reasonOf(err)}`);
+      return true;
+    }
+    // The part's resources may have changed: the check lists them and pushes them to the machine.
+    clearTimeout(this.#timer);
+    await this.#check();
+    return true;
+  }
 
   /** The connection check: ResourceNames answers in time, and its list is the part's resources. */
   async #check(): Promise<void> {
@@ -258,7 +284,7 @@ export class RemotePart implements RemoteCaller {
     try {
       const names = await c.resourceNames(AbortSignal.timeout(this.#manager.callTimeoutFor(this.config)));
       if (this.#connection !== c) return;
-      if (this.#namesChanged(names)) {
+      if (this.#namesChanged(names) || managedPart(c)?.statusKey !== this.#statusKey) {
         const subtypes = await c.resourceRpcSubtypes(AbortSignal.timeout(this.#manager.callTimeoutFor(this.config)));
         this.#setEntries(names, subtypes);
         await this.#push();
@@ -309,13 +335,27 @@ export class RemotePart implements RemoteCaller {
   async #push(): Promise<void> {
     if (this.#closed) return;
     const up = this.#state === "connected";
-    const resources: RemoteResourceUpdate[] = [...this.#entries.values()].map((e) => ({
-      name: e.shown,
-      aliases: e.aliases,
-      // A resource of an API the host has no client for is still listed, and reachable by forwarding.
-      resource: up ? (e.instance ?? this.#self) : undefined,
-    }));
-    await this.#manager.machine.updateRemote({ remote: this.name, resource: up ? this.#self : undefined, error: this.#error, resources });
+    // A part that manages its config (part-config.ts) says which of its resources are not ready, and why.
+    const managed = up ? managedPart(this.#connection) : undefined;
+    const notReady = managed?.notReady();
+    this.#statusKey = managed?.statusKey;
+    const resources: RemoteResourceUpdate[] = [...this.#entries.values()].map((e) => {
+      const problem = notReady?.get(partResourceKey({ ...e.api, name: e.remoteName }));
+      return {
+        name: e.shown,
+        aliases: e.aliases,
+        // A resource of an API the host has no client for is still listed, and reachable by forwarding.
+        resource: up && problem === undefined ? (e.instance ?? this.#self) : undefined,
+        ...(problem === undefined ? {} : { error: problem }),
+      };
+    });
+    await this.#manager.machine.updateRemote({
+      remote: this.name,
+      resource: up ? this.#self : undefined,
+      error: this.#error,
+      configError: managed?.partConfigError,
+      resources,
+    });
   }
 }
 
@@ -349,7 +389,7 @@ export class RemoteManager extends EventEmitter<RemoteManagerEvents> {
 
   /**
    * Moves to a new list of remotes: removed ones disconnect and leave the machine, changed ones
-   * reconnect, new ones connect. Resolves once every new connection has had its first attempt.
+   * reconnect (a change of part_config alone is pushed without reconnecting), new ones connect. Resolves once every new connection has had its first attempt.
    */
   async apply(configs: readonly RemoteConfig[]): Promise<void> {
     if (this.#closed) return;
@@ -358,6 +398,8 @@ export class RemoteManager extends EventEmitter<RemoteManagerEvents> {
     for (const [name, part] of [...this.#parts]) {
       const next = wanted.get(name);
       if (next && sameConfig(part.config, next)) continue;
+      // Only its part_config changed: pushed over the live connection.
+      if (next && sameConfig({ ...part.config, partConfig: undefined }, { ...next, partConfig: undefined }) && (await part.updatePartConfig(next))) continue;
       this.#parts.delete(name);
       await part.close();
       if (!next) {
