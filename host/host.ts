@@ -30,6 +30,7 @@ import { peerConnectionKey, socketPeerConnection } from "./session/context.js";
 import { sessionInterceptor } from "./session/interceptor.js";
 import { machineSessionResources, SessionManager } from "./session/manager.js";
 import { startRpcServer, type HttpRoute, type RpcServer, type ServiceRegistration } from "./server/server.js";
+import { flasherRoute } from "./web/flasher-route.js";
 import { SignalingService } from "../proto/gen/proto/rpc/webrtc/v1/signaling_pb.js";
 import { DataChannelTransport } from "./webrtc/data-channel-transport.js";
 import { ExternalAnswerer, externalAnswererSettings } from "./webrtc/answerer.js";
@@ -151,7 +152,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     services,
     interceptors,
     upgrade: dialIn.upgrade,
-    httpRoutes: [healthCheck],
+    httpRoutes: [healthCheck, flasherRoute()],
     contextValues: (req) => createContextValues().set(peerConnectionKey, socketPeerConnection(req.socket)),
   });
   const { host, port } = server.listener;

@@ -1,6 +1,7 @@
-// The simulator core (tools/sim/esp32, all but pty.ts) and the flashing session (tools/flash/
-// session.ts, plan.ts, progress.ts) are meant for the browser page too: no Node APIs in them or
-// in anything they import. A text scan of the compiled JavaScript, following relative imports.
+// The simulator core (tools/sim/esp32, all but pty.ts and run-app.ts), the flashing session
+// (tools/flash/ session.ts, plan.ts, progress.ts, flow.ts, firmware-source.ts) and the flasher
+// page (tools/web/flash) run in a browser: no Node APIs in them or in anything they import. A text
+// scan of the compiled JavaScript, following relative imports.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
@@ -25,6 +26,10 @@ test("the simulator core and the flashing session use no Node APIs", () => {
     "tools/flash/session.js",
     "tools/flash/plan.js",
     "tools/flash/progress.js",
+    "tools/flash/flow.js",
+    "tools/flash/firmware-source.js",
+    "tools/web/flash/flasher.js",
+    "tools/web/flash/main.js",
   ].map((f) => join(dist, f));
   const seen = new Set<string>();
   const queue = [...roots];
