@@ -67,12 +67,20 @@ async function serve(argv: string[]): Promise<number> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
   const keys = config.auth.handlers.flatMap((h) => Object.keys(h.apiKeys));
-  const names = host.machine.entries().map((e) => `${e.name.subtype}/${e.name.name} (${e.state})`);
+  // Remote parts' resources are listed as `remote:name`; the parts themselves get a line each.
+  const names = host.machine
+    .entries()
+    .filter((e) => e.name.namespace !== "rdk-internal")
+    .map((e) => `${e.name.subtype}/${e.name.name} (${e.state})`);
+  const remotes = host.remotes
+    .parts()
+    .map((p) => `  remote ${p.name} (${p.config.address}): ${p.state}${p.error ? ` (${p.error})` : ""}, ${p.entries().length} resources`);
   console.log(
     [
       ``,
       `Sprocket ${sprocketVersion} serving ${config.source} at ${host.url}`,
       `  resources: ${names.join(", ") || "none"}`,
+      ...remotes,
       `  gRPC (h2c${host.server.listener.tls ? "/TLS" : ""}) and gRPC-web on the same port`,
       keys.length > 0
         ? `  auth: api-key; connect with entity "${keys[0]}" and its secret from the config`

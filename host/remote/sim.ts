@@ -75,8 +75,10 @@ function logLine(logger: Logger, text: string): void {
     const m = /^(debug|info|warn|error): (.*)$/s.exec(line);
     const level = m?.[1] ?? "info";
     const message = m?.[2] ?? line;
+    // The part's warnings (a resource it cannot build, a dropped link) show at info: the host
+    // reports what matters on its own (GetMachineStatus, its remote log lines).
     if (level === "error") logger.error(message);
-    else if (level === "warn") logger.warn(message);
+    else if (level === "warn") logger.info(message);
     else logger.debug(message);
   }
 }
