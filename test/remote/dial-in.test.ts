@@ -4,7 +4,8 @@
 // connected to the host only, reads the part's sensors and drives its motor. A key that differs, an
 // impostor that knows the part id only, and an unknown part id are refused with a log line and
 // touch nothing else; when the host goes away the part stops its actuators (World PWM duty → 0),
-// and it dials in again once the host is back on its port.
+// and it dials in again once the host is back on its port. The same firmware dials in from the real
+// XS engine too.
 import "../../tools/sim/register.js";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
@@ -13,13 +14,15 @@ import { MotorClient, RobotClient, SensorClient } from "@viamrobotics/sdk";
 import WebSocket from "ws";
 import { parseMachineConfig } from "../../host/config/load.js";
 import { startHost, type Host } from "../../host/host.js";
+import { sensorApi, type Sensor } from "../../host/components/sensor/sensor.js";
 import { createLogger } from "../../host/log/logger.js";
+import { internalCall } from "../../host/resource/resource.js";
 import { DIAL_IN_PATH, DIAL_IN_PROTOCOL, NONCE_HEADER, PART_ID_HEADER, PROOF_HEADER } from "../../firmware/rpc/dial-in-protocol.js";
 import { provisioningKeys } from "../../firmware/provisioning/keys.js";
 import type { MicroRuntime } from "../../firmware/runtime/boot.js";
 import { network } from "../../tools/sim/network.js";
 import { World, setWorld } from "../../tools/sim/world.js";
-import { PART_ID, PART_KEY, PINS, provision, standardConfig, wireStandard } from "../micro/harness.js";
+import { PART_ID, PART_KEY, PINS, provision, standardConfig, startMicro, wireStandard } from "../micro/harness.js";
 import { disconnectSdk, tameSdk } from "../sdk/harness.js";
 import { dialHost, eventually, stateOf } from "./support.js";
 
@@ -209,5 +212,30 @@ describe("a micro part whose key differs from the host's", () => {
     assert.notEqual(stateOf(h.host, "rdk-internal:remote:/esp"), "ready");
     assert.equal(stateOf(h.host, "rdk:component:sensor/esp:env"), "absent");
     assert.equal(stateOf(h.host, "rdk:component:sensor/local"), "ready");
+  });
+});
+
+describe("the firmware on the XS engine dialling in", () => {
+  it("connects, and the host reads its sensor", async () => {
+    const h = await startLoggedHost(HOST_CONFIG);
+    const url = `ws://127.0.0.1:${portOf(h.host)}`;
+    const sim = await startMicro({
+      engine: "xs",
+      wire: (w) => {
+        wireStandard(w);
+        w.nvs.open(provisioningKeys.host.domain, true);
+        w.nvs.set(provisioningKeys.host.domain, provisioningKeys.host.key, { type: "str", value: url });
+      },
+    });
+    try {
+      await eventually("esp:env ready", () => stateOf(h.host, "rdk:component:sensor/esp:env") === "ready", 20_000);
+      assert.equal(await sim.run<string>("return runtime.dialIn.state"), "connected");
+      const sensor = h.host.machine.get<Sensor>(sensorApi, "esp:env");
+      const readings = await sensor.readings(internalCall());
+      assert.ok(Math.abs((readings.temperature as number) - 21.5) < 0.5, JSON.stringify(readings));
+    } finally {
+      await h.host.close();
+      await sim.stop();
+    }
   });
 });
