@@ -35,6 +35,7 @@ import { runAppOnBoot, type AppOnBoot } from "../../tools/sim/esp32/run-app.js";
 import { SimSerialPort } from "../../tools/sim/esp32/web-serial-port.js";
 import { MicroClient } from "../micro/harness.js";
 import { startTestHost } from "../support/host.js";
+import { WEB_SERIAL_BUFFER_BYTES } from "../../tools/web/flash/flasher.js";
 import { buildTestFirmware, writeBuildDir, type TestFirmware } from "./fixtures.js";
 
 const chromiumPath = "/usr/bin/chromium";
@@ -73,7 +74,7 @@ const PAGE_SERIAL = `(() => {
     }
     async open(options) {
       if (this.readable) throw new DOMException("The port is already open.", "InvalidStateError");
-      generation = await call({ op: "open", baudRate: options.baudRate });
+      generation = await call({ op: "open", baudRate: options.baudRate, bufferSize: options.bufferSize });
       this.readable = new ReadableStream({
         start: (c) => { controller = c; },
         cancel: () => { controller = undefined; },
@@ -115,7 +116,7 @@ const PAGE_SERIAL = `(() => {
 })();`;
 
 type BridgeMessage =
-  | { op: "open"; baudRate: number }
+  | { op: "open"; baudRate: number; bufferSize?: number }
   | { op: "write"; data: string }
   | { op: "signals"; dtr?: boolean; rts?: boolean }
   | { op: "close" };
@@ -123,8 +124,8 @@ type BridgeMessage =
 /** The Node side: the page's port calls land on a SimSerialPort; what the chip sends is pushed back. */
 class SerialBridge {
   readonly port: SimSerialPort;
-  /** The baud rate of every open(). */
-  readonly opens: number[] = [];
+  /** The baud rate and buffer size of every open(). */
+  readonly opens: { baudRate: number; bufferSize?: number }[] = [];
   private generation = 0;
   private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   private pump: Promise<void> | undefined;
@@ -145,7 +146,7 @@ class SerialBridge {
     switch (message.op) {
       case "open": {
         await this.port.open({ baudRate: message.baudRate });
-        this.opens.push(message.baudRate);
+        this.opens.push({ baudRate: message.baudRate, bufferSize: message.bufferSize });
         const generation = ++this.generation;
         this.startPump(generation);
         return generation;
@@ -327,7 +328,10 @@ describe("the flasher page in headless Chromium", { timeout: 180_000 }, () => {
     assert.deepEqual(JSON.parse(fromUtf8(configBlob!)), config);
 
     // The page reset the chip into the app itself: RTS pulse with DTR released, after the reopen at 921600.
-    assert.deepEqual(bridge.opens, [115200, 921600]);
+    assert.deepEqual(bridge.opens, [
+      { baudRate: 115200, bufferSize: WEB_SERIAL_BUFFER_BYTES },
+      { baudRate: 921600, bufferSize: WEB_SERIAL_BUFFER_BYTES },
+    ]);
     assert.deepEqual(bridge.port.signalLog.slice(-2), [
       { dataTerminalReady: false, requestToSend: true },
       { dataTerminalReady: false, requestToSend: false },

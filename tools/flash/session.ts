@@ -27,6 +27,8 @@ export interface SessionOptions {
   debug?: (line: string) => void;
   /** A name for the port in messages (e.g. its path). */
   portName?: string;
+  /** Web Serial's read buffer for open() (its default, 255 bytes, can overflow at high rates). */
+  bufferSize?: number;
 }
 
 export interface WriteImage {
@@ -87,7 +89,13 @@ export class FlashSession {
       write: (s: string) => debug?.(s),
       writeLine: (s: string) => debug?.(s),
     };
-    const loader = new ESPLoader({ transport, baudrate: options.baud ?? 921600, romBaudrate: 115200, terminal });
+    const loader = new ESPLoader({
+      transport,
+      baudrate: options.baud ?? 921600,
+      romBaudrate: 115200,
+      terminal,
+      ...(options.bufferSize === undefined ? {} : { serialOptions: { bufferSize: options.bufferSize } }),
+    });
     const name = options.portName ?? "the port";
     try {
       await loader.detectChip("default_reset", options.attempts ?? 7);

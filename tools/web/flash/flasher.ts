@@ -43,6 +43,9 @@ export function provisioningFromForm(form: ProvisioningForm): ProvisioningValues
   return values;
 }
 
+/** The read buffer the page asks Web Serial for (the stub's replies and readFlash packets fit with room). */
+export const WEB_SERIAL_BUFFER_BYTES = 16 * 1024;
+
 export interface FlashRequest {
   source: FirmwareSource;
   provisioning: ProvisioningValues;
@@ -97,6 +100,7 @@ export async function flashBoard(port: WebSerialPortLike, request: FlashRequest,
     baud,
     attempts: request.attempts ?? 7,
     portName: "the serial port",
+    bufferSize: WEB_SERIAL_BUFFER_BYTES,
     ...(request.debug ? { debug: request.debug } : {}),
   });
   const verified: FlashResult["images"] = [];
