@@ -35,7 +35,8 @@ import { runAppOnBoot, type AppOnBoot } from "../../tools/sim/esp32/run-app.js";
 import { SimSerialPort } from "../../tools/sim/esp32/web-serial-port.js";
 import { MicroClient } from "../micro/harness.js";
 import { startTestHost } from "../support/host.js";
-import { WEB_SERIAL_BUFFER_BYTES } from "../../tools/web/flash/flasher.js";
+import { WEB_SERIAL_BUFFER_BYTES, flashBoard } from "../../tools/web/flash/flasher.js";
+import { failureMessage } from "../../tools/flash/flow.js";
 import { buildTestFirmware, writeBuildDir, type TestFirmware } from "./fixtures.js";
 
 const chromiumPath = "/usr/bin/chromium";
@@ -467,5 +468,63 @@ describe("the flasher page in headless Chromium", { timeout: 180_000 }, () => {
     const js = await fetch(`${flasherUrl}/main.js`);
     assert.match(js.headers.get("content-type") ?? "", /^text\/javascript/);
     assert.doesNotMatch(await js.text(), /\bfrom\s*["']node:/, "the bundle imports no Node modules");
+  });
+});
+
+describe("the page's flashing steps in Node (flasher.ts), for the failures a browser test cannot cheaply make", () => {
+  test("no answer from the bootloader: the CLI's message", async () => {
+    const fw = buildTestFirmware("ESP32", { appBytes: 16 * 1024 });
+    const dir = await writeBuildDir(fw);
+    // A port without modem lines on a chip running (nothing bootable): nothing resets it into the loader.
+    const deaf = () => {
+      const sim = new Esp32Sim({ chip: "esp32" });
+      return { sim, port: new SimSerialPort(sim, { modemLines: false }) };
+    };
+    const cli = deaf();
+    const err: string[] = [];
+    const code = await flashCommand(["--port", "the serial port", "--firmware", dir, "--attempts", "1"], { out: () => undefined, err: (t) => err.push(t) }, { openPort: () => cli.port });
+    cli.sim.close();
+    assert.equal(code, 1);
+    const cliMessage = err.find((l) => l.startsWith("sprocket flash: "))!.slice("sprocket flash: ".length);
+    assert.match(cliMessage, /^no answer from the bootloader on the serial port: hold BOOT, press EN, and retry$/);
+
+    const page = deaf();
+    const source = { kind: "build" as const, name: dir, build: { files: new Map([["xs_esp32.bin", fw.app], ["bootloader.bin", fw.bootloader], ["partition-table.bin", fw.table]]) } };
+    const failure = await flashBoard(page.port, { source, provisioning: {}, attempts: 1 }).catch((e: unknown) => e);
+    page.sim.close();
+    assert.equal(failureMessage(failure), cliMessage);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("a port Web Serial cannot open (held by another program)", async () => {
+    const fw = buildTestFirmware("ESP32", { appBytes: 16 * 1024 });
+    const source = { kind: "build" as const, name: "build", build: { files: new Map([["xs_esp32.bin", fw.app], ["bootloader.bin", fw.bootloader], ["partition-table.bin", fw.table]]) } };
+    const held = {
+      readable: null,
+      writable: null,
+      getInfo: () => ({}),
+      open: async () => {
+        throw Object.assign(new Error("Failed to open serial port."), { name: "NetworkError" });
+      },
+      close: async () => undefined,
+      setSignals: async () => undefined,
+    };
+    const failure = await flashBoard(held, { source, provisioning: {}, attempts: 1 }).catch((e: unknown) => e);
+    assert.equal(failureMessage(failure), "cannot open the serial port: another program may have it open (a serial monitor, another flasher tab), or it was unplugged; close it and retry");
+  });
+
+  test("bad provisioning is refused before the port is touched", async () => {
+    const fw = buildTestFirmware("ESP32", { appBytes: 16 * 1024 });
+    const sim = new Esp32Sim({ chip: "esp32" });
+    const port = new SimSerialPort(sim);
+    const source = { kind: "build" as const, name: "build", build: { files: new Map([["xs_esp32.bin", fw.app], ["bootloader.bin", fw.bootloader], ["partition-table.bin", fw.table]]) } };
+    try {
+      const tooLong = await flashBoard(port, { source, provisioning: { wifiSsid: "x".repeat(33) } }).catch((e: unknown) => e);
+      assert.equal(failureMessage(tooLong), `provisioning value "wifi_ssid" is 33 bytes; the limit is 32 (nothing was written)`);
+      assert.equal(port.isOpen, false);
+      assert.equal(sim.commandCounts.size, 0);
+    } finally {
+      sim.close();
+    }
   });
 });

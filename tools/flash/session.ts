@@ -101,7 +101,12 @@ export class FlashSession {
       await loader.detectChip("default_reset", options.attempts ?? 7);
     } catch (err) {
       await transport.disconnect().catch(() => undefined);
+      if (err instanceof FlashError) throw err; // the port's own words (node-serial-port.ts: busy, missing, no permission)
       const detail = err instanceof Error ? err.message : String(err);
+      if (/Failed to open serial port/i.test(detail)) {
+        // Web Serial's open() (a NetworkError): the port is held elsewhere or was unplugged.
+        throw new FlashError(`cannot open ${name}: another program may have it open (a serial monitor, another flasher tab), or it was unplugged; close it and retry`, { cause: err });
+      }
       if (/Failed to connect|invalid response|Serial data stream stopped|No serial data|Invalid head|Invalid SLIP|timed? ?out/i.test(detail)) {
         throw new FlashError(`no answer from the bootloader on ${name}: hold BOOT, press EN, and retry`, { cause: err });
       }
