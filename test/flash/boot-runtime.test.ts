@@ -2,9 +2,15 @@
 // an NVS image with provisioning into the simulated chip, the explicit reset boots the app, and
 // runAppOnBoot starts the micro runtime on a World for that chip with the flashed NVS. A host-side
 // client (ChannelClient + length-prefix framing over TCP) authenticates with the provisioned part
-// key and calls the part. Resetting the chip stops the part and boots it again.
+// key and calls the part. Resetting the chip stops the part and boots it again. And the same as
+// two processes: `sprocket esp32-sim` on a pseudo-terminal, flashed by `sprocket flash`.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { RobotService } from "../../proto/gen/robot/v1/robot_pb.js";
 import { SensorService } from "../../proto/gen/component/sensor/v1/sensor_pb.js";
 import { ChannelError, Code } from "../../proto/channel/frames.js";
@@ -15,9 +21,10 @@ import { configBlob, type ProvisioningValues } from "../../tools/image/provision
 import { network } from "../../tools/sim/network.js";
 import { Esp32Sim } from "../../tools/sim/esp32/esp32-sim.js";
 import { runAppOnBoot, worldChip } from "../../tools/sim/esp32/run-app.js";
+import { haveSocat } from "../../tools/sim/esp32/pty.js";
 import { SimSerialPort } from "../../tools/sim/esp32/web-serial-port.js";
 import { MicroClient } from "../micro/harness.js";
-import { SIM_FAMILY, buildTestFirmware } from "./fixtures.js";
+import { SIM_FAMILY, buildTestFirmware, writeBuildDir } from "./fixtures.js";
 
 const config = { components: [{ name: "heap", type: "sensor", model: "free-heap" }] };
 
@@ -112,4 +119,67 @@ describe("a flashed app boots into the micro runtime", () => {
       }
     });
   }
+});
+
+const cli = fileURLToPath(new URL("../../host/cli.js", import.meta.url));
+const socat = await haveSocat();
+
+describe("sprocket esp32-sim runs what sprocket flash wrote", { skip: socat ? false : "socat is not installed (Debian package socat); this test needs a pseudo-terminal" }, () => {
+  test("the flashed app starts the micro runtime with the provisioned config's devices, at the address it prints", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sprocket-esp32-sim-"));
+    const fw = buildTestFirmware("ESP32", { appBytes: 48 * 1024 });
+    const firmware = await writeBuildDir(fw);
+    const configFile = join(firmware, "micro.json");
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        components: [
+          { name: "board", api: "rdk:component:board", model: "esp32", attributes: { i2cs: [{ name: "i2c0", bus: "i2c0", data_pin: 21, clock_pin: 22 }] } },
+          { name: "env", type: "sensor", model: "bme280", attributes: { i2c_bus: "i2c0" } },
+        ],
+      }),
+    );
+    const pty = join(dir, "ttyESP");
+    const sim = spawn(process.execPath, [cli, "esp32-sim", "--pty", pty, "--idle-reset", "300"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const seen = (pattern: RegExp) =>
+      new Promise<RegExpMatchArray>((resolve, reject) => {
+        const check = () => {
+          const m = pattern.exec(out);
+          if (m) {
+            sim.stdout.off("data", check);
+            sim.off("exit", exited);
+            resolve(m);
+          }
+        };
+        const exited = () => reject(new Error(`esp32-sim exited; it printed:\n${out}`));
+        sim.stdout.on("data", check);
+        sim.once("exit", exited);
+        check();
+      });
+    sim.stdout.setEncoding("utf8").on("data", (t: string) => (out += t));
+    sim.stderr.setEncoding("utf8").on("data", (t: string) => (out += t));
+    let client: MicroClient | undefined;
+    try {
+      await seen(/simulated ESP32 .* on /);
+      const flash = spawn(process.execPath, [cli, "flash", "--port", pty, "--firmware", firmware, "--part-id", "cli-part", "--part-key", "cli-key-42", "--wifi-ssid", "lab", "--config", configFile], { stdio: ["ignore", "pipe", "pipe"] });
+      let flashErr = "";
+      flash.stderr.setEncoding("utf8").on("data", (t: string) => (flashErr += t));
+      const code = await new Promise<number | null>((resolve) => flash.once("exit", resolve));
+      assert.equal(code, 0, flashErr);
+      const [, host, port] = await seen(/micro runtime \(node engine\) running part cli-part: RPC on tcp:\/\/([\d.]+):(\d+)/);
+      assert.match(out, /simulated env: BME280 on i2c0/);
+      client = await MicroClient.tcp(Number(port), host);
+      await client.authenticate("cli-part", "cli-key-42");
+      const readings = await client.call(SensorService.method.getReadings, { name: "env" });
+      assert.ok(Math.abs((readings.readings.temperature?.kind.value as number) - 21.5) < 0.05, JSON.stringify(readings.readings));
+    } finally {
+      client?.close();
+      const exited = new Promise((resolve) => sim.once("exit", resolve));
+      sim.kill("SIGTERM");
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+      await rm(firmware, { recursive: true, force: true });
+    }
+  });
 });

@@ -354,6 +354,7 @@ describe("the flasher page in headless Chromium", { timeout: 180_000 }, () => {
     } finally {
       client.close();
     }
+    await apps.close(); // one Node-engine app per process at a time
     await page.close();
   });
 
@@ -430,6 +431,7 @@ describe("the flasher page in headless Chromium", { timeout: 180_000 }, () => {
       const app = await started;
       assert.equal(sim.lastBoot?.app.appDescription?.version, "for-ESP32-S3");
       assert.deepEqual(app.provisioning, {});
+      await apps.close();
       await page.close();
     } finally {
       files.closeAllConnections();
