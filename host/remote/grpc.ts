@@ -7,8 +7,6 @@
 // One HTTP/2 connection (connect-node's Http2SessionManager, which pings it) carries both the typed
 // calls (createGrpcTransport) and forwarded calls, which stay bytes: the gRPC framing (5-byte
 // envelopes, grpc-status trailers) is done here over connect-node's HTTP/2 client.
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { Code as ConnectCode, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport, createNodeHttpClient, Http2SessionManager } from "@connectrpc/connect-node";
 import type { UniversalClientFn } from "@connectrpc/connect/protocol";
@@ -16,11 +14,11 @@ import { codeFromHttpStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Logger } from "pino";
 import { ChannelError, Code, type Metadata, type Status } from "../../proto/channel/index.js";
 import { AsyncQueue } from "../../proto/channel/queue.js";
-import { StatusSchema } from "../../proto/gen/google/rpc/status_pb.js";
 import { AuthService } from "../../proto/gen/proto/rpc/v1/auth_pb.js";
 import { RobotService } from "../../proto/gen/robot/v1/robot_pb.js";
 import type { RemoteConfig } from "../config/schema.js";
 import type { ResourceName } from "../resource/name.js";
+import { envelope, EnvelopeReader, metadataFromHeaders, statusFromHeaders } from "../server/grpc-wire.js";
 import {
   codeName,
   Listeners,
@@ -49,7 +47,6 @@ export function grpcBaseUrl(address: string, insecure: boolean): string {
 }
 
 /** Response header/trailer keys that are gRPC framing, not metadata. */
-const framingKeys = new Set(["content-type", "grpc-status", "grpc-message", "grpc-status-details-bin", "grpc-encoding", "grpc-accept-encoding"]);
 
 export class GrpcConnection implements RemoteConnection {
   readonly kind = "grpc";
@@ -230,7 +227,7 @@ export class GrpcConnection implements RemoteConnection {
         return { status: { code: codeFromHttpStatus(res.status), message: `HTTP ${res.status}` }, metadata: {}, sentMessages };
       }
       const trailersOnly = res.header.get("grpc-status");
-      if (trailersOnly === null) onHeaders(toMetadata(res.header));
+      if (trailersOnly === null) onHeaders(metadataFromHeaders(res.header));
       const parser = new EnvelopeReader();
       for await (const chunk of res.body) {
         for (const env of parser.push(chunk)) {
@@ -241,7 +238,7 @@ export class GrpcConnection implements RemoteConnection {
       }
       if (parser.pending) return { status: { code: Code.INTERNAL, message: "truncated response message" }, metadata: {}, sentMessages };
       const source = trailersOnly !== null ? res.header : res.trailer;
-      return { status: statusFromHeaders(source), metadata: toMetadata(source), sentMessages };
+      return { status: statusFromHeaders(source, "the remote sent no grpc-status"), metadata: metadataFromHeaders(source), sentMessages };
     } catch (err) {
       if (timedOut) return { status: { code: Code.DEADLINE_EXCEEDED, message: "context deadline exceeded" }, metadata: {}, sentMessages };
       if (options.signal?.aborted) return { status: { code: Code.CANCELLED, message: "request cancelled" }, metadata: {}, sentMessages };
@@ -270,67 +267,3 @@ async function* envelopes(request: Uint8Array | AsyncIterable<Uint8Array>): Asyn
   for await (const m of request) yield envelope(m);
 }
 
-function envelope(data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + data.byteLength);
-  new DataView(out.buffer).setUint32(1, data.byteLength, false);
-  out.set(data, 5);
-  return out;
-}
-
-/** gRPC length-prefixed messages out of a byte stream. */
-export class EnvelopeReader {
-  #buf: Uint8Array = new Uint8Array(0);
-
-  get pending(): boolean {
-    return this.#buf.byteLength > 0;
-  }
-
-  *push(chunk: Uint8Array): Generator<{ flags: number; data: Uint8Array }> {
-    let buf = chunk;
-    if (this.#buf.byteLength > 0) {
-      buf = new Uint8Array(this.#buf.byteLength + chunk.byteLength);
-      buf.set(this.#buf);
-      buf.set(chunk, this.#buf.byteLength);
-    }
-    let off = 0;
-    while (buf.byteLength - off >= 5) {
-      const len = new DataView(buf.buffer, buf.byteOffset + off + 1, 4).getUint32(0, false);
-      if (buf.byteLength - off - 5 < len) break;
-      yield { flags: buf[off], data: buf.slice(off + 5, off + 5 + len) };
-      off += 5 + len;
-    }
-    this.#buf = buf.slice(off);
-  }
-}
-
-function toMetadata(header: Headers): Metadata {
-  const md: Metadata = {};
-  header.forEach((value, key) => {
-    if (!framingKeys.has(key)) md[key] = [value];
-  });
-  return md;
-}
-
-function statusFromHeaders(header: Headers): Status {
-  const raw = header.get("grpc-status");
-  if (raw === null) return { code: Code.UNKNOWN, message: "the remote sent no grpc-status" };
-  const code = Number.parseInt(raw, 10);
-  if (!Number.isInteger(code) || code < 0) return { code: Code.UNKNOWN, message: `invalid grpc-status ${raw}` };
-  let message = header.get("grpc-message") ?? "";
-  try {
-    message = decodeURIComponent(message);
-  } catch {
-    // Not percent-encoded after all.
-  }
-  const status: Status = { code, message };
-  const details = header.get("grpc-status-details-bin");
-  if (details) {
-    try {
-      const decoded = fromBinary(StatusSchema, Buffer.from(details, "base64"));
-      if (decoded.details.length > 0) status.details = decoded.details.map((d) => toBinary(AnySchema, d));
-    } catch {
-      // Undecodable details are dropped.
-    }
-  }
-  return status;
-}

@@ -1,8 +1,6 @@
 // gRPC over a peer's `data` channel (spec §3), dispatched through the same connect router as HTTP:
 // each channel call becomes a gRPC (application/grpc+proto) UniversalServerRequest for the router's
 // handler, and its UniversalServerResponse goes back as headers, messages and trailers.
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { AnySchema } from "@bufbuild/protobuf/wkt";
 import {
   Code as ConnectCode,
   ConnectError,
@@ -14,8 +12,8 @@ import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse 
 import type { Logger } from "pino";
 import { ChannelServer, Code, type Metadata, type ServerCall, type Status } from "../../proto/channel/index.js";
 import { protobufFrameCodec } from "../../proto/channel/protobuf-codec.js";
-import { StatusSchema } from "../../proto/gen/google/rpc/status_pb.js";
 import { authenticatedAtSignalingKey } from "../auth/interceptor.js";
+import { envelope, EnvelopeReader, metadataFromHeaders, statusFromHeaders } from "../server/grpc-wire.js";
 import { maxMessageBytes } from "../server/server.js";
 import type { AnsweringPeer } from "./peer.js";
 
@@ -25,16 +23,6 @@ export interface DataChannelTransportOptions {
   /** Fresh context values for each call on `peer`'s channel (e.g. how the caller is connected). */
   contextValues?: (peer: AnsweringPeer) => ContextValues;
 }
-
-/** Response header/trailer keys that are gRPC framing, not metadata for the client. */
-const framingKeys = new Set([
-  "content-type",
-  "grpc-status",
-  "grpc-message",
-  "grpc-status-details-bin",
-  "grpc-encoding",
-  "grpc-accept-encoding",
-]);
 
 /** Serves the router over data channels; one `attach` per peer connection. */
 export class DataChannelTransport {
@@ -121,9 +109,9 @@ export class DataChannelTransport {
       return;
     }
     const header = res.header ?? new Headers();
-    call.sendHeaders(headersToMetadata(header));
+    call.sendHeaders(metadataFromHeaders(header));
     if (res.body) {
-      const parser = new EnvelopeParser();
+      const parser = new EnvelopeReader();
       try {
         for await (const chunk of res.body) {
           for (const env of parser.push(chunk)) {
@@ -146,8 +134,8 @@ export class DataChannelTransport {
     }
     const trailer = res.trailer ?? new Headers();
     // Trailers-only responses carry the status in the headers.
-    const status = statusFromHeaders(trailer.has("grpc-status") ? trailer : header);
-    call.finish(status, headersToMetadata(trailer));
+    const status = statusFromHeaders(trailer.has("grpc-status") ? trailer : header, "handler sent no grpc-status");
+    call.finish(status, metadataFromHeaders(trailer));
   }
 }
 
@@ -173,72 +161,6 @@ async function* envelopedRequests(requests: AsyncIterable<Uint8Array>, single: b
     // Unary and server-streaming calls take one message; the TS SDK never half-closes them.
     if (single) return;
   }
-}
-
-function envelope(data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + data.byteLength);
-  new DataView(out.buffer).setUint32(1, data.byteLength, false);
-  out.set(data, 5);
-  return out;
-}
-
-class EnvelopeParser {
-  private buf: Uint8Array = new Uint8Array(0);
-
-  get pending(): boolean {
-    return this.buf.byteLength > 0;
-  }
-
-  *push(chunk: Uint8Array): Generator<{ flags: number; data: Uint8Array }> {
-    let buf = chunk;
-    if (this.buf.byteLength > 0) {
-      buf = new Uint8Array(this.buf.byteLength + chunk.byteLength);
-      buf.set(this.buf);
-      buf.set(chunk, this.buf.byteLength);
-    }
-    let off = 0;
-    while (buf.byteLength - off >= 5) {
-      const len = new DataView(buf.buffer, buf.byteOffset + off + 1, 4).getUint32(0, false);
-      if (buf.byteLength - off - 5 < len) break;
-      yield { flags: buf[off]!, data: buf.subarray(off + 5, off + 5 + len) };
-      off += 5 + len;
-    }
-    this.buf = buf.subarray(off);
-  }
-}
-
-function headersToMetadata(header: Headers): Metadata {
-  const md: Metadata = {};
-  header.forEach((value, key) => {
-    if (framingKeys.has(key)) return;
-    // `Headers` joins repeated values with ", "; values may contain commas, so they stay joined.
-    md[key] = [value];
-  });
-  return md;
-}
-
-function statusFromHeaders(header: Headers): Status {
-  const raw = header.get("grpc-status");
-  if (raw === null) return { code: Code.UNKNOWN, message: "handler sent no grpc-status" };
-  const code = Number.parseInt(raw, 10);
-  if (!Number.isInteger(code) || code < 0) return { code: Code.UNKNOWN, message: `invalid grpc-status ${raw}` };
-  let message = header.get("grpc-message") ?? "";
-  try {
-    message = decodeURIComponent(message);
-  } catch {
-    // Not percent-encoded after all; keep it as sent.
-  }
-  const status: Status = { code, message };
-  const details = header.get("grpc-status-details-bin");
-  if (details) {
-    try {
-      const decoded = fromBinary(StatusSchema, Buffer.from(details, "base64"));
-      if (decoded.details.length > 0) status.details = decoded.details.map((d) => toBinary(AnySchema, d));
-    } catch {
-      // Undecodable details are dropped; code and message still reach the client.
-    }
-  }
-  return status;
 }
 
 function statusFromThrown(err: unknown): Status {
