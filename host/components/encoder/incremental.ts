@@ -11,10 +11,10 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import type { Model } from "../../resource/registry.js";
-import { NotSupportedError, type CallOptions } from "../../resource/resource.js";
 import { optionalObject, requiredPin, requiredString } from "../attributes.js";
 import { boardApi, type Board, type Tick } from "../board/board.js";
-import { encoderApi, type Encoder, type EncoderProperties, type PositionType } from "./encoder.js";
+import { encoderApi } from "./encoder.js";
+import { TickEncoder } from "./tick-encoder.js";
 
 export interface IncrementalEncoderConfig {
   board: string;
@@ -76,29 +76,15 @@ export class QuadratureDecoder {
   }
 }
 
-export class IncrementalEncoder implements Encoder {
-  readonly name: string;
+export class IncrementalEncoder extends TickEncoder {
   readonly #config: IncrementalEncoderConfig;
   readonly #decoder = new QuadratureDecoder();
-  readonly #abort = new AbortController();
-  readonly #logger: Logger;
-  #failure: Error | undefined;
-  #loop: Promise<void> = Promise.resolve();
 
   constructor(name: string, config: IncrementalEncoderConfig, logger: Logger) {
-    this.name = name;
+    super(name, "incremental encoder", config.board, [config.a, config.b], logger);
     this.#config = config;
-    this.#logger = logger;
   }
 
-  /** Starts decoding the board's ticks; the subscription is made before this returns. */
-  start(board: Board): void {
-    const { a, b } = this.#config;
-    const ticks = board.streamTicks([a, b], { extra: {}, signal: this.#abort.signal });
-    this.#loop = this.#consume(ticks);
-  }
-
-  /** Feeds one tick, as the board's stream delivers them (exposed for tests of the decoding). */
   onTick(tick: Tick): void {
     if (tick.pinName === this.#config.a) this.#decoder.update("a", tick.high);
     else if (tick.pinName === this.#config.b) this.#decoder.update("b", tick.high);
@@ -109,53 +95,12 @@ export class IncrementalEncoder implements Encoder {
     return this.#decoder.raw();
   }
 
-  async position(type: PositionType, _call: CallOptions): Promise<{ value: number; type: PositionType }> {
-    if (type === "degrees") throw new NotSupportedError(`position in degrees for incremental encoder ${this.name}`);
-    if (this.#failure) throw this.#failure;
-    return { value: this.#decoder.position(), type: "ticks" };
+  protected ticks(): number {
+    return this.#decoder.position();
   }
 
-  async resetPosition(_call: CallOptions): Promise<void> {
+  protected resetTicks(): void {
     this.#decoder.reset();
-  }
-
-  async properties(_call: CallOptions): Promise<EncoderProperties> {
-    return { ticksCountSupported: true, angleDegreesSupported: false };
-  }
-
-  async doCommand(): Promise<never> {
-    throw new NotSupportedError(`DoCommand on incremental encoder ${this.name}`);
-  }
-
-  async close(): Promise<void> {
-    this.#abort.abort();
-    await this.#loop;
-  }
-
-  async #consume(ticks: AsyncIterable<Tick>): Promise<void> {
-    try {
-      for await (const tick of ticks) {
-        if (this.#abort.signal.aborted) return;
-        this.onTick(tick);
-      }
-    } catch (err) {
-      if (this.#abort.signal.aborted) return;
-      const message = err instanceof Error ? err.message : String(err);
-      this.#failure = new Error(`encoder ${this.name} lost its ticks from board ${this.#config.board}: ${message}`);
-      this.#logger.error({ err: message }, "digital interrupt tick stream failed");
-    }
-  }
-}
-
-/** Checks the board has the named interrupts, with rdk's text when it does not. */
-export async function checkInterrupts(board: Board, names: string[], what: string, signal?: AbortSignal): Promise<void> {
-  for (const name of names) {
-    try {
-      await board.digitalInterruptValue(name, { extra: {}, signal: signal ?? new AbortController().signal });
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      throw new Error(`cannot find pin (${name}) for ${what}: ${message}`);
-    }
   }
 }
 
@@ -169,9 +114,8 @@ export const incrementalEncoderModel: Model<IncrementalEncoder> = {
   async build(ctx) {
     const config = parseIncrementalEncoderConfig(ctx.attributes);
     const board = ctx.dependencies.get<Board>(boardApi, config.board);
-    await checkInterrupts(board, [config.a, config.b], "incremental encoder", ctx.signal);
     const encoder = new IncrementalEncoder(ctx.name, config, ctx.logger);
-    encoder.start(board);
+    await encoder.start(board, ctx.signal);
     return encoder;
   },
 };

@@ -6,11 +6,10 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import type { Model } from "../../resource/registry.js";
-import { NotSupportedError, type CallOptions } from "../../resource/resource.js";
 import { optionalObject, requiredPin, requiredString } from "../attributes.js";
 import { boardApi, type Board, type Tick } from "../board/board.js";
-import { encoderApi, type Encoder, type EncoderProperties, type PositionType } from "./encoder.js";
-import { checkInterrupts } from "./incremental.js";
+import { encoderApi } from "./encoder.js";
+import { TickEncoder } from "./tick-encoder.js";
 
 export interface SingleEncoderConfig {
   board: string;
@@ -27,30 +26,17 @@ export function parseSingleEncoderConfig(attributes: JsonObject): SingleEncoderC
 /** -1 turning backwards, 1 forwards, 0 off. */
 export type DirectionSource = () => number;
 
-export class SingleEncoder implements Encoder {
-  readonly name: string;
-  readonly #config: SingleEncoderConfig;
-  readonly #abort = new AbortController();
-  readonly #logger: Logger;
+export class SingleEncoder extends TickEncoder {
   #direction: DirectionSource | undefined;
   #position = 0;
-  #failure: Error | undefined;
-  #loop: Promise<void> = Promise.resolve();
 
   constructor(name: string, config: SingleEncoderConfig, logger: Logger) {
-    this.name = name;
-    this.#config = config;
-    this.#logger = logger;
+    super(name, "single encoder", config.board, [config.i], logger);
   }
 
   /** What a motor calls to make the count follow its direction (rdk's AttachDirectionalAwareness). */
   attachDirection(direction: DirectionSource): void {
     this.#direction = direction;
-  }
-
-  start(board: Board): void {
-    const ticks = board.streamTicks([this.#config.i], { extra: {}, signal: this.#abort.signal });
-    this.#loop = this.#consume(ticks);
   }
 
   onTick(_tick: Tick): void {
@@ -62,41 +48,12 @@ export class SingleEncoder implements Encoder {
     if (dir === 1 || dir === -1) this.#position += dir;
   }
 
-  async position(type: PositionType, _call: CallOptions): Promise<{ value: number; type: PositionType }> {
-    if (type === "degrees") throw new NotSupportedError(`position in degrees for single encoder ${this.name}`);
-    if (this.#failure) throw this.#failure;
-    return { value: this.#position, type: "ticks" };
+  protected ticks(): number {
+    return this.#position;
   }
 
-  async resetPosition(_call: CallOptions): Promise<void> {
+  protected resetTicks(): void {
     this.#position = 0;
-  }
-
-  async properties(_call: CallOptions): Promise<EncoderProperties> {
-    return { ticksCountSupported: true, angleDegreesSupported: false };
-  }
-
-  async doCommand(): Promise<never> {
-    throw new NotSupportedError(`DoCommand on single encoder ${this.name}`);
-  }
-
-  async close(): Promise<void> {
-    this.#abort.abort();
-    await this.#loop;
-  }
-
-  async #consume(ticks: AsyncIterable<Tick>): Promise<void> {
-    try {
-      for await (const tick of ticks) {
-        if (this.#abort.signal.aborted) return;
-        this.onTick(tick);
-      }
-    } catch (err) {
-      if (this.#abort.signal.aborted) return;
-      const message = err instanceof Error ? err.message : String(err);
-      this.#failure = new Error(`encoder ${this.name} lost its ticks from board ${this.#config.board}: ${message}`);
-      this.#logger.error({ err: message }, "digital interrupt tick stream failed");
-    }
   }
 }
 
@@ -110,9 +67,8 @@ export const singleEncoderModel: Model<SingleEncoder> = {
   async build(ctx) {
     const config = parseSingleEncoderConfig(ctx.attributes);
     const board = ctx.dependencies.get<Board>(boardApi, config.board);
-    await checkInterrupts(board, [config.i], "single encoder", ctx.signal);
     const encoder = new SingleEncoder(ctx.name, config, ctx.logger);
-    encoder.start(board);
+    await encoder.start(board, ctx.signal);
     return encoder;
   },
 };
