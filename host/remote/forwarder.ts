@@ -29,6 +29,7 @@ import type { RemoteManager, RemoteTarget } from "./manager.js";
 import { resourceNameField } from "./names.js";
 import { connectErrorOf } from "./transport.js";
 import { unaryBytes } from "./typed.js";
+import { peekFirst } from "../util/peek-first.js";
 
 export interface RemoteForwarderOptions {
   remotes: RemoteManager;
@@ -36,21 +37,6 @@ export interface RemoteForwarderOptions {
   sessions?: SessionManager;
 }
 
-/** Reads the first message of a stream and gives back a stream that still starts with it. */
-async function peekFirst<T>(messages: AsyncIterable<T>): Promise<{ first: T | undefined; all: AsyncIterable<T> }> {
-  const it = messages[Symbol.asyncIterator]();
-  const head = await it.next();
-  async function* all(): AsyncGenerator<T> {
-    if (head.done) return;
-    yield head.value;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  }
-  return { first: head.done ? undefined : head.value, all: all() };
-}
 
 type Impl = Record<string, ((...args: never[]) => unknown) | undefined>;
 

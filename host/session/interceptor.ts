@@ -8,6 +8,7 @@ import { safety_heartbeat_monitored } from "../../proto/gen/common/v1/common_pb.
 import { authEntityKey } from "../auth/interceptor.js";
 import { peerConnectionKey, SESSION_ID_METADATA_KEY, sessionExpiredError, sessionKey } from "./context.js";
 import type { Session, SessionManager } from "./manager.js";
+import { peekFirst } from "../util/peek-first.js";
 
 /**
  * Calls that never take part in sessions: authentication and signaling come before a session can
@@ -44,21 +45,6 @@ function requestedName(message: unknown): string | undefined {
   return typeof name === "string" && name !== "" ? name : undefined;
 }
 
-/** Reads the first message of a request stream and gives back a stream that still starts with it. */
-async function peekFirst<T>(messages: AsyncIterable<T>): Promise<{ first: T | undefined; all: AsyncIterable<T> }> {
-  const it = messages[Symbol.asyncIterator]();
-  const head = await it.next();
-  async function* all(): AsyncGenerator<T> {
-    if (head.done) return;
-    yield head.value;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  }
-  return { first: head.done ? undefined : head.value, all: all() };
-}
 
 export function sessionInterceptor(sessions: SessionManager): Interceptor {
   return (next) => async (req) => {
