@@ -2,8 +2,10 @@
 // an NVS image with provisioning into the simulated chip, the explicit reset boots the app, and
 // runAppOnBoot starts the micro runtime on a World for that chip with the flashed NVS. A host-side
 // client (ChannelClient + length-prefix framing over TCP) authenticates with the provisioned part
-// key and calls the part. Resetting the chip stops the part and boots it again. And the same as
-// two processes: `sprocket esp32-sim` on a pseudo-terminal, flashed by `sprocket flash`.
+// key and calls the part; the part also dials in to the provisioned running host (join-host.ts),
+// and the official SDK reads its BME280 through that host. Resetting the chip stops the part and
+// boots it again. And the same as two processes: `sprocket esp32-sim` on a pseudo-terminal,
+// flashed by `sprocket flash`, joining the host in this process.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -25,13 +27,9 @@ import { haveSocat } from "../../tools/sim/esp32/pty.js";
 import { SimSerialPort } from "../../tools/sim/esp32/web-serial-port.js";
 import { MicroClient } from "../micro/harness.js";
 import { SIM_FAMILY, buildTestFirmware, writeBuildDir } from "./fixtures.js";
+import { BME280_CONFIG, readThroughHost, startJoinHost, wireProvisioned } from "./join-host.js";
 
-const config = { components: [{ name: "heap", type: "sensor", model: "free-heap" }] };
-/**
- * The provisioned host. The firmware dials in to it at boot, so it must be on this machine: port 1
- * of the loopback refuses at once (nobody listens there), and the part keeps serving.
- */
-const HOST = "ws://127.0.0.1:1";
+const config = { components: [...BME280_CONFIG.components, { name: "heap", type: "sensor", model: "free-heap" }] };
 
 async function rejectsWith(promise: Promise<unknown>, code: number): Promise<void> {
   await assert.rejects(promise, (error: unknown) => error instanceof ChannelError && error.code === code);
@@ -44,14 +42,16 @@ describe("a flashed app boots into the micro runtime", () => {
     { chip: "esp32c3", engine: "xs" },
   ] as const;
   for (const { chip, engine } of cases) {
-    test(`${chip} (${engine} engine): esptool-js writes firmware and NVS, the reset starts the part, it answers with the provisioned key`, async () => {
+    test(`${chip} (${engine} engine): esptool-js writes firmware and NVS, the reset starts the part, it answers with the provisioned key and joins the host`, async () => {
       const family = SIM_FAMILY[chip];
       const sim = new Esp32Sim({ chip });
-      const apps = runAppOnBoot(sim, { engine });
+      const apps = runAppOnBoot(sim, { engine, wire: wireProvisioned });
+      // The running host the part dials in to at boot, as the remote "esp".
+      const joined = await startJoinHost(`part-${chip}`, `key-${chip}-0123456789`);
       const provisioning: ProvisioningValues = {
         wifiSsid: "workshop",
         wifiPassword: "pa55word",
-        host: HOST,
+        host: joined.url,
         partId: `part-${chip}`,
         partKey: `key-${chip}-0123456789`,
         config: configBlob(config),
@@ -81,7 +81,7 @@ describe("a flashed app boots into the micro runtime", () => {
         assert.deepEqual(stored, { type: "str", value: `part-${chip}` });
         assert.deepEqual(network(app.world).wifi, { mode: 1, ssid: "workshop", connected: true });
         const seen = await app.run<{ host?: string; partKey?: string }>(`return runtime.provisioning;`);
-        assert.equal(seen.host, HOST);
+        assert.equal(seen.host, joined.url);
         assert.equal(seen.partKey, `key-${chip}-0123456789`);
         assert.equal(app.address.host, "127.0.0.1");
         assert.ok(app.address.port > 0);
@@ -91,10 +91,13 @@ describe("a flashed app boots into the micro runtime", () => {
         await rejectsWith(client.authenticate(`part-${chip}`, "not-the-key"), Code.UNAUTHENTICATED);
         await client.authenticate(`part-${chip}`, `key-${chip}-0123456789`);
         const names = await client.call(RobotService.method.resourceNames, {});
-        assert.deepEqual(names.resources.map((r) => `${r.subtype}/${r.name}`), ["sensor/heap"]);
+        assert.deepEqual(names.resources.map((r) => `${r.subtype}/${r.name}`).sort(), ["board/board", "sensor/env", "sensor/heap"]);
         app.world.freeHeap = 77_000;
         const readings = await client.call(SensorService.method.getReadings, { name: "heap" });
         assert.equal(readings.readings.bytes?.kind.value, 77_000);
+
+        // The part dialled in to the running host: the official SDK reads its BME280 through the host.
+        await readThroughHost(joined.host);
 
         // EN pulsed again: the part goes down with the chip and comes back from the same flash.
         const restarted = new Promise<void>((resolve) => {
@@ -112,7 +115,7 @@ describe("a flashed app boots into the micro runtime", () => {
         const second = await MicroClient.tcp(again.address.port);
         try {
           await second.authenticate(`part-${chip}`, `key-${chip}-0123456789`);
-          assert.equal((await second.call(RobotService.method.resourceNames, {})).resources.length, 1);
+          assert.equal((await second.call(RobotService.method.resourceNames, {})).resources.length, 3);
         } finally {
           second.close();
         }
@@ -121,6 +124,7 @@ describe("a flashed app boots into the micro runtime", () => {
         await session.close();
         await apps.close();
         sim.close();
+        await joined.host.close();
       }
     });
   }
@@ -130,20 +134,13 @@ const cli = fileURLToPath(new URL("../../host/cli.js", import.meta.url));
 const socat = await haveSocat();
 
 describe("sprocket esp32-sim runs what sprocket flash wrote", { skip: socat ? false : "socat is not installed (Debian package socat); this test needs a pseudo-terminal" }, () => {
-  test("the flashed app starts the micro runtime with the provisioned config's devices, at the address it prints", async () => {
+  test("the flashed app starts the micro runtime with the provisioned config's devices, at the address it prints, and joins the host", async () => {
+    const joined = await startJoinHost("cli-part", "cli-key-42");
     const dir = await mkdtemp(join(tmpdir(), "sprocket-esp32-sim-"));
     const fw = buildTestFirmware("ESP32", { appBytes: 48 * 1024 });
     const firmware = await writeBuildDir(fw);
     const configFile = join(firmware, "micro.json");
-    await writeFile(
-      configFile,
-      JSON.stringify({
-        components: [
-          { name: "board", api: "rdk:component:board", model: "esp32", attributes: { i2cs: [{ name: "i2c0", bus: "i2c0", data_pin: 21, clock_pin: 22 }] } },
-          { name: "env", type: "sensor", model: "bme280", attributes: { i2c_bus: "i2c0" } },
-        ],
-      }),
-    );
+    await writeFile(configFile, JSON.stringify(BME280_CONFIG));
     const pty = join(dir, "ttyESP");
     const sim = spawn(process.execPath, [cli, "esp32-sim", "--pty", pty, "--idle-reset", "300"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -167,17 +164,21 @@ describe("sprocket esp32-sim runs what sprocket flash wrote", { skip: socat ? fa
     let client: MicroClient | undefined;
     try {
       await seen(/simulated ESP32 .* on /);
-      const flash = spawn(process.execPath, [cli, "flash", "--port", pty, "--firmware", firmware, "--part-id", "cli-part", "--part-key", "cli-key-42", "--wifi-ssid", "lab", "--config", configFile], { stdio: ["ignore", "pipe", "pipe"] });
+      const flash = spawn(process.execPath, [cli, "flash", "--port", pty, "--firmware", firmware, "--part-id", "cli-part", "--part-key", "cli-key-42", "--wifi-ssid", "lab", "--host", joined.url, "--config", configFile], { stdio: ["ignore", "pipe", "pipe"] });
       let flashErr = "";
       flash.stderr.setEncoding("utf8").on("data", (t: string) => (flashErr += t));
       const code = await new Promise<number | null>((resolve) => flash.once("exit", resolve));
       assert.equal(code, 0, flashErr);
-      const [, host, port] = await seen(/micro runtime \(node engine\) running part cli-part: RPC on tcp:\/\/([\d.]+):(\d+)/);
+      const [, dialsIn, host, port] = await seen(/micro runtime \(node engine\) running part cli-part, host (\S+): RPC on tcp:\/\/([\d.]+):(\d+)/);
       assert.match(out, /simulated env: BME280 on i2c0/);
+      assert.equal(dialsIn, joined.url);
       client = await MicroClient.tcp(Number(port), host);
       await client.authenticate("cli-part", "cli-key-42");
       const readings = await client.call(SensorService.method.getReadings, { name: "env" });
       assert.ok(Math.abs((readings.readings.temperature?.kind.value as number) - 21.5) < 0.05, JSON.stringify(readings.readings));
+      // The esp32-sim process's part dialled in to the host in this process; the SDK reads it there.
+      const viaHost = await readThroughHost(joined.host);
+      assert.ok(Math.abs((viaHost.temperature as number) - 21.5) < 0.05, JSON.stringify(viaHost));
     } finally {
       client?.close();
       const exited = new Promise((resolve) => sim.once("exit", resolve));
@@ -185,6 +186,7 @@ describe("sprocket esp32-sim runs what sprocket flash wrote", { skip: socat ? fa
       await exited;
       await rm(dir, { recursive: true, force: true });
       await rm(firmware, { recursive: true, force: true });
+      await joined.host.close();
     }
   });
 });

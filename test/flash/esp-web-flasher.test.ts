@@ -3,6 +3,8 @@
 // call, baud change by closing and reopening the port). Its package's dist/ uses extensionless
 // ESM imports that Node cannot load; the browser bundle (dist/web) works once it sits next to a
 // {"type":"module"} package.json, so the test copies it to a temporary directory (never committed).
+// After the flash (with an NVS image of provisioning), its hard reset boots the app, the part dials
+// in to a running host, and the official SDK reads its BME280 through the host (join-host.ts).
 import assert from "node:assert/strict";
 import { copyFile, mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -11,10 +13,14 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { before, describe, test } from "node:test";
 import { equalBytes } from "../../tools/image/bytes.js";
+import { buildNvs } from "../../tools/image/nvs.js";
+import { configBlob, provisioningEntries } from "../../tools/image/provisioning.js";
 import { SIM_CHIP_NAMES } from "../../tools/sim/esp32/chips.js";
 import { Esp32Sim } from "../../tools/sim/esp32/esp32-sim.js";
+import { runAppOnBoot } from "../../tools/sim/esp32/run-app.js";
 import { SimSerialPort } from "../../tools/sim/esp32/web-serial-port.js";
 import { SIM_FAMILY, buildTestFirmware } from "./fixtures.js";
+import { BME280_CONFIG, readThroughHost, startJoinHost, wireProvisioned } from "./join-host.js";
 
 interface Logger {
   log(msg: string, ...args: unknown[]): void;
@@ -28,6 +34,7 @@ interface EwfLoader {
   runStub(): Promise<EwfLoader>;
   setBaudrate(baud: number): Promise<void>;
   flashData(data: ArrayBuffer, progress: (written: number, total: number) => void, offset: number, compress: boolean): Promise<void>;
+  hardReset(bootloader?: boolean): Promise<void>;
   disconnect(): Promise<void>;
 }
 type EwfModule = { ESPLoader: new (port: unknown, logger: Logger) => EwfLoader };
@@ -51,9 +58,12 @@ function arrayBuffer(bytes: Uint8Array): ArrayBuffer {
 
 describe("esp-web-flasher flashes the simulator", { concurrency: true }, () => {
   for (const chip of SIM_CHIP_NAMES) {
-    test(`${chip}: stub, 921600 baud, compressed and uncompressed`, async () => {
+    test(`${chip}: stub, 921600 baud, compressed and uncompressed; the reset boots the part and it joins the host`, async () => {
       const family = SIM_FAMILY[chip];
       const sim = new Esp32Sim({ chip });
+      // One Node-engine app per process at a time, and these tests run concurrently.
+      const apps = runAppOnBoot(sim, { engine: chip === "esp32" ? "node" : "xs", wire: wireProvisioned });
+      const joined = await startJoinHost(`ewf-${chip}`, `ewf-key-${chip}`);
       const port = new SimSerialPort(sim);
       await port.open({ baudRate: 115200 });
       const rom = new ewf.ESPLoader(port, quiet);
@@ -82,9 +92,21 @@ describe("esp-web-flasher flashes the simulator", { concurrency: true }, () => {
         const app2 = buildTestFirmware(family, { appBytes: 30 * 1024, seed: 3 }).app;
         await stub.flashData(arrayBuffer(app2), () => undefined, 0x10000, false);
         assert.ok(equalBytes(sim.flash.subarray(0x10000, 0x10000 + app2.length), app2));
+
+        // Provisioning into the nvs partition, then esp-web-flasher's own hard reset boots the app.
+        const nvs = fw.partitions.find((p) => p.name === "nvs")!;
+        const provisioning = { wifiSsid: "lab", host: joined.url, partId: `ewf-${chip}`, partKey: `ewf-key-${chip}`, config: configBlob(BME280_CONFIG) };
+        await stub.flashData(arrayBuffer(buildNvs(provisioningEntries(provisioning), { size: nvs.size })), () => undefined, nvs.offset, true);
+        const started = apps.started();
+        await stub.hardReset(false);
+        const app = await started;
+        assert.equal(app.provisioning.host, joined.url);
+        await readThroughHost(joined.host);
       } finally {
         await rom.disconnect().catch(() => undefined);
+        await apps.close();
         sim.close();
+        await joined.host.close();
       }
     });
   }

@@ -8,7 +8,8 @@
 //
 // The page flashes a Moddable build picked as files with the form's provisioning; the simulated
 // flash then holds the app, partition table and an NVS image with exactly the form's values, the
-// reset boots the app, and the micro runtime it started answers RPC with the provisioned part key.
+// reset boots the app, and the micro runtime it started answers RPC with the provisioned part key;
+// it also dials in to the host that served the page, and the official SDK reads its BME280 there.
 // An app built for another chip is refused with the CLI's words and nothing written; a manifest
 // URL works too. Without Chromium the test fails with how to install it (it does not skip).
 import assert from "node:assert/strict";
@@ -38,6 +39,7 @@ import { startTestHost } from "../support/host.js";
 import { WEB_SERIAL_BUFFER_BYTES, flashBoard } from "../../tools/web/flash/flasher.js";
 import { failureMessage } from "../../tools/flash/flow.js";
 import { buildTestFirmware, writeBuildDir, type TestFirmware } from "./fixtures.js";
+import { BME280_CONFIG, dialInRemote, dialInUrl, readThroughHost, wireProvisioned } from "./join-host.js";
 
 const chromiumPath = "/usr/bin/chromium";
 /** node.md: what this machine's headless Chromium needs (its closed network refuses background traffic). */
@@ -243,7 +245,8 @@ describe("the flasher page in headless Chromium", { timeout: 180_000 }, () => {
     const buildScript = new URL("../../../tools/web/build.mjs", import.meta.url).href;
     const { buildWebFlasher } = (await import(buildScript)) as { buildWebFlasher(): Promise<{ outDir: string }> };
     await buildWebFlasher();
-    host = await startTestHost({ components: [] });
+    // The part the first test flashes dials in to this host as the remote "esp".
+    host = await startTestHost({ components: [], remotes: [dialInRemote("part-web-1", "web-key-0123456789abcdef")] });
     flasherUrl = `${host.url.replace(/\/$/, "")}/flash`;
     const userDataDir = await mkdtemp(join(tmpdir(), "sprocket-chromium-"));
     tempDirs.push(userDataDir);
@@ -261,7 +264,7 @@ describe("the flasher page in headless Chromium", { timeout: 180_000 }, () => {
   async function openPage(chip: "esp32" | "esp32s3", query = ""): Promise<{ page: Page; sim: Esp32Sim; bridge: SerialBridge; apps: AppOnBoot }> {
     const sim = new Esp32Sim({ chip });
     sims.push(sim);
-    const apps = runAppOnBoot(sim);
+    const apps = runAppOnBoot(sim, { wire: wireProvisioned });
     appRunners.push(apps);
     const page = await context!.newPage();
     page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
@@ -275,13 +278,13 @@ describe("the flasher page in headless Chromium", { timeout: 180_000 }, () => {
     return { page, sim, bridge, apps };
   }
 
-  test("flashes a Moddable build with the form's provisioning; the app boots and the part answers with the part key", async () => {
+  test("flashes a Moddable build with the form's provisioning; the app boots, the part answers with the part key and joins the host", async () => {
     const { page, sim, bridge, apps } = await openPage("esp32");
     const fw = buildTestFirmware("ESP32", { appBytes: 96 * 1024, version: "2.7.1" });
-    const config = { components: [{ name: "heap", type: "sensor", model: "free-heap" }] };
-    // The host that served the page: the part dials in to it at boot (the host refuses an unknown
-    // part, and the part keeps serving); it must be an address on this machine.
-    const hostAddress = flasherUrl.replace(/^http:/, "ws:").replace(/\/flash$/, "");
+    const config = { components: [...BME280_CONFIG.components, { name: "heap", type: "sensor", model: "free-heap" }] };
+    // The host that served the page: the part dials in to it at boot and joins it as the remote
+    // "esp"; it must be an address on this machine.
+    const hostAddress = dialInUrl(host!);
     const form = {
       "wifi-ssid": "workshop-2g",
       "wifi-password": "correct horse",
@@ -352,13 +355,15 @@ describe("the flasher page in headless Chromium", { timeout: 180_000 }, () => {
       await assert.rejects(client.authenticate("part-web-1", "wrong-key"));
       await client.authenticate("part-web-1", "web-key-0123456789abcdef");
       const names = await client.call(RobotService.method.resourceNames, {});
-      assert.deepEqual(names.resources.map((r) => `${r.subtype}/${r.name}`), ["sensor/heap"]);
+      assert.deepEqual(names.resources.map((r) => `${r.subtype}/${r.name}`).sort(), ["board/board", "sensor/env", "sensor/heap"]);
       app.world.freeHeap = 88_000;
       const readings = await client.call(SensorService.method.getReadings, { name: "heap" });
       assert.equal(readings.readings.bytes?.kind.value, 88_000);
     } finally {
       client.close();
     }
+    // The part joined the host that served the page: the official SDK reads its BME280 there.
+    await readThroughHost(host!);
     await apps.close(); // one Node-engine app per process at a time
     await page.close();
   });
