@@ -3,6 +3,7 @@
 // of at most 4000 bytes including their NUL (one page's variable-length area), blobs spread over at
 // most (pages − 1) pages of 4000 bytes (nvs_storage.cpp writeMultiPageBlob). Typed reads find only
 // entries of their type, as nvs_get_u8/i32/str/blob do. Space on the pages is not modelled.
+import { NVS_MAX_KEY_LENGTH, NVS_MAX_STRING_BYTES } from "../image/nvs.js";
 
 export type NvsEntry =
   | { type: "u8"; value: number }
@@ -14,9 +15,11 @@ export type NvsType = NvsEntry["type"];
 
 export type NvsError = "ESP_ERR_NVS_NOT_FOUND" | "ESP_ERR_NVS_KEY_TOO_LONG" | "ESP_ERR_NVS_INVALID_NAME" | "ESP_ERR_NVS_VALUE_TOO_LONG";
 
-export const NVS_KEY_MAX = 15;
-export const NVS_STR_MAX = 4000;
-const CHUNK_MAX = 4000;
+// The limits are the NVS image tools' (one definition for the flasher and the simulated chip).
+const NVS_KEY_MAX = NVS_MAX_KEY_LENGTH;
+const NVS_STR_MAX = NVS_MAX_STRING_BYTES;
+/** A blob chunk fills at most one page's variable-length area, as a string does. */
+const CHUNK_MAX = NVS_MAX_STRING_BYTES;
 const PAGE_BYTES = 4096;
 
 export interface NvsOptions {
