@@ -281,17 +281,21 @@ export class RemotePart implements RemoteCaller {
     const c = this.#connection;
     if (this.#closed || !c || this.#state !== "connected" || this.#checking) return;
     this.#checking = true;
+    const timeoutMs = this.#manager.callTimeoutFor(this.config);
+    const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      const names = await c.resourceNames(AbortSignal.timeout(this.#manager.callTimeoutFor(this.config)));
+      const names = await c.resourceNames(deadline);
       if (this.#connection !== c) return;
       if (this.#namesChanged(names) || managedPart(c)?.statusKey !== this.#statusKey) {
-        const subtypes = await c.resourceRpcSubtypes(AbortSignal.timeout(this.#manager.callTimeoutFor(this.config)));
+        const subtypes = await c.resourceRpcSubtypes(AbortSignal.timeout(timeoutMs));
         this.#setEntries(names, subtypes);
         await this.#push();
       }
       this.#scheduleCheck();
     } catch (err) {
-      if (this.#connection === c) await this.#lost(`connection check failed: ${reasonOf(err)}`);
+      // A part that went silent shows as our own deadline cancelling the call: say that instead.
+      const why = deadline.aborted ? `no answer within ${timeoutMs} ms` : reasonOf(err);
+      if (this.#connection === c) await this.#lost(`connection check failed: ${why}`);
     } finally {
       this.#checking = false;
     }

@@ -112,6 +112,10 @@ export interface StartOptions {
   wire?: (w: World) => unknown;
   /** Passed to the firmware's start(). */
   frameTimeoutMs?: number;
+  /** The host URL provisioned in NVS (`host` key): the part dials in to it over WebSocket. */
+  hostUrl?: string;
+  /** Dial-in timing passed to the firmware's start(). */
+  dialIn?: { initialBackoffMs?: number; maxBackoffMs?: number };
   /** Boot again on a stopped sim's world: its NVS and devices as they are (a reboot). */
   reboot?: World;
 }
@@ -153,7 +157,10 @@ const STATUS_BODY = `
   };`;
 
 /** Writes provisioning straight into the simulated NVS, as the flasher's NVS image would. */
-export function provision(w: World, values: { partId?: string | null; partKey?: string | null; config?: string; wifi?: { ssid: string; password?: string } }): void {
+export function provision(
+  w: World,
+  values: { partId?: string | null; partKey?: string | null; config?: string; wifi?: { ssid: string; password?: string }; hostUrl?: string },
+): void {
   const set = (key: { domain: string; key: string }, entry: Parameters<World["nvs"]["set"]>[2]) => {
     w.nvs.open(key.domain, true);
     w.nvs.set(key.domain, key.key, entry);
@@ -161,6 +168,7 @@ export function provision(w: World, values: { partId?: string | null; partKey?: 
   if (values.partId) set(provisioningKeys.partId, { type: "str", value: values.partId });
   if (values.partKey) set(provisioningKeys.partKey, { type: "str", value: values.partKey });
   if (values.config !== undefined) set(provisioningKeys.config, { type: "blob", value: new TextEncoder().encode(values.config) });
+  if (values.hostUrl !== undefined) set(provisioningKeys.host, { type: "str", value: values.hostUrl });
   if (values.wifi) {
     set(provisioningKeys.wifiSsid, { type: "str", value: values.wifi.ssid });
     if (values.wifi.password) set(provisioningKeys.wifiPassword, { type: "str", value: values.wifi.password });
@@ -186,9 +194,13 @@ export async function startMicro(options: StartOptions = {}): Promise<MicroSim> 
       partKey: options.partKey === undefined ? PART_KEY : options.partKey,
       config: typeof config === "string" ? config : JSON.stringify(config),
       wifi: options.wifi,
+      hostUrl: options.hostUrl,
     });
   }
-  const startOptions = options.frameTimeoutMs === undefined ? {} : { frameTimeoutMs: options.frameTimeoutMs };
+  const startOptions = {
+    ...(options.frameTimeoutMs === undefined ? {} : { frameTimeoutMs: options.frameTimeoutMs }),
+    ...(options.dialIn === undefined ? {} : { dialIn: options.dialIn }),
+  };
   if (engine === "xs") return startOnXs(w, wiring, startOptions);
   const { start } = await import("../../firmware/runtime/boot.js");
   const runtime = start(startOptions);
@@ -222,7 +234,7 @@ export async function startMicro(options: StartOptions = {}): Promise<MicroSim> 
 /** The firmware's boot module as tsc emitted it, bundled for XS. */
 const BOOT_MODULE = new URL("../../firmware/runtime/boot.js", import.meta.url).href;
 
-async function startOnXs(w: World, wiring: unknown, startOptions: { frameTimeoutMs?: number }): Promise<MicroSim> {
+async function startOnXs(w: World, wiring: unknown, startOptions: { frameTimeoutMs?: number; dialIn?: StartOptions["dialIn"] }): Promise<MicroSim> {
   const fw = await startFirmware({ engine: "xs", world: w, expose: { boot: BOOT_MODULE } });
   let requested: number;
   try {
