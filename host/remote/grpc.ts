@@ -4,9 +4,16 @@
 // for a Bearer token (again, once, when a call answers UNAUTHENTICATED), then ResourceNames and
 // ResourceRPCSubtypes (UNIMPLEMENTED tolerated); ResourceNames is also the connection check.
 //
+// Also as rdk's remote client, the connection holds a session with the remote (RemoteSession below):
+// every call through it carries the session's `viam-sid`, so the remote puts what those calls drive
+// under the session and stops it when the session lapses: when this host dies or is cut off, the
+// remote's actuators it drove stop on their own. A remote without sessions (UNIMPLEMENTED) is used
+// without.
+//
 // One HTTP/2 connection (connect-node's Http2SessionManager, which pings it) carries both the typed
 // calls (createGrpcTransport) and forwarded calls, which stay bytes: the gRPC framing (5-byte
 // envelopes, grpc-status trailers) is done here over connect-node's HTTP/2 client.
+import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code as ConnectCode, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport, createNodeHttpClient, Http2SessionManager } from "@connectrpc/connect-node";
 import type { UniversalClientFn } from "@connectrpc/connect/protocol";
@@ -18,6 +25,7 @@ import { AuthService } from "../../proto/gen/proto/rpc/v1/auth_pb.js";
 import { RobotService } from "../../proto/gen/robot/v1/robot_pb.js";
 import type { RemoteConfig } from "../config/schema.js";
 import type { ResourceName } from "../resource/name.js";
+import { SESSION_EXPIRED_MESSAGE, SESSION_ID_METADATA_KEY } from "../session/context.js";
 import { envelope, EnvelopeReader, metadataFromHeaders, statusFromHeaders } from "../server/grpc-wire.js";
 import {
   codeName,
@@ -46,7 +54,17 @@ export function grpcBaseUrl(address: string, insecure: boolean): string {
   return `${insecure ? "http" : "https"}://${address}`;
 }
 
-/** Response header/trailer keys that are gRPC framing, not metadata. */
+/** Calls that carry no `viam-sid` (rdk's client `exemptFromSession`): they come before a session or manage it. */
+const sessionExemptMethods = new Set([
+  "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+  "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+  "/proto.rpc.v1.AuthService/Authenticate",
+  "/proto.rpc.v1.ExternalAuthService/AuthenticateTo",
+  "/viam.robot.v1.RobotService/ResourceNames",
+  "/viam.robot.v1.RobotService/ResourceRPCSubtypes",
+  "/viam.robot.v1.RobotService/StartSession",
+  "/viam.robot.v1.RobotService/SendSessionHeartbeat",
+]);
 
 export class GrpcConnection implements RemoteConnection {
   readonly kind = "grpc";
@@ -57,6 +75,7 @@ export class GrpcConnection implements RemoteConnection {
   #transport: Transport | undefined;
   #token: string | undefined;
   #authenticating: Promise<void> | undefined;
+  #remoteSession: RemoteSession | undefined;
   #connected = false;
   #closed = false;
 
@@ -86,9 +105,11 @@ export class GrpcConnection implements RemoteConnection {
     try {
       if (this.#opts.auth.credentials) await this.#step("authenticate", () => this.#authenticate(signal));
       await this.#step("list resources", () => this.resourceNames(signal));
+      await this.#step("start a session", () => this.#startSession(signal));
       if (this.#closed) throw new Error("closed");
       this.#connected = true;
     } catch (err) {
+      this.#remoteSession?.stop();
       session.abort();
       this.#closed = true;
       throw err;
@@ -135,9 +156,28 @@ export class GrpcConnection implements RemoteConnection {
     }
   }
 
+  /** Starts the session with the remote and its heartbeats; a remote without sessions is left without. */
+  async #startSession(signal: AbortSignal): Promise<void> {
+    const robot = createClient(RobotService, this.#transport!);
+    const { callTimeoutMs, logger } = this.#opts;
+    const remoteSession = new RemoteSession({
+      start: async (resume, startSignal) => {
+        const res = await this.#typed(() => robot.startSession({ resume }, { signal: startSignal, timeoutMs: callTimeoutMs }));
+        return { id: res.id, heartbeatWindowMs: res.heartbeatWindow ? durationMs(res.heartbeatWindow) : 0 };
+      },
+      heartbeat: async (id) => {
+        await this.#typed(() => robot.sendSessionHeartbeat({ id }, { timeoutMs: callTimeoutMs }));
+      },
+      logger: logger.child({ remote_url: this.#opts.baseUrl }),
+    });
+    this.#remoteSession = remoteSession;
+    await remoteSession.start(signal);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#connected = false;
+    this.#remoteSession?.stop();
     this.#session?.abort();
     await Promise.resolve();
   }
@@ -169,15 +209,30 @@ export class GrpcConnection implements RemoteConnection {
       rejectHeaders = reject;
     });
     headers.catch(() => undefined);
+    let sessionId: string | undefined;
+    const exchange = () => {
+      sessionId = this.#sessionIdFor(method);
+      return this.#exchange(method, request, options, sessionId, (md) => resolveHeaders(md), (m) => queue.push(m));
+    };
     const trailers = (async (): Promise<{ status: Status; metadata: Metadata }> => {
-      let result = await this.#exchange(method, request, options, (md) => resolveHeaders(md), (m) => queue.push(m));
+      let result = await exchange();
       // A refused token on a single request: authenticate again and repeat it once, as rdk's client does.
       if (result.status.code === Code.UNAUTHENTICATED && request instanceof Uint8Array && this.#opts.auth.credentials && !result.sentMessages) {
         try {
           await this.#authenticate(options.signal);
-          result = await this.#exchange(method, request, options, (md) => resolveHeaders(md), (m) => queue.push(m));
+          result = await exchange();
         } catch (err) {
           result = { ...statusOf(err), sentMessages: false };
+        }
+      }
+      // Our session lapsed on the remote (we could not reach it for a window): a new one, and the
+      // request once more, as rdk's client does. A request stream is gone by now and cannot be repeated.
+      if (isSessionExpired(result.status) && request instanceof Uint8Array && !result.sentMessages && sessionId !== undefined) {
+        try {
+          await this.#remoteSession?.renew(sessionId);
+          result = await exchange();
+        } catch {
+          // No new session: the caller gets the SESSION_EXPIRED it had.
         }
       }
       const { status, metadata } = result;
@@ -194,11 +249,20 @@ export class GrpcConnection implements RemoteConnection {
     return { headers, responses: queue, trailers };
   }
 
-  /** One HTTP/2 exchange; `sentMessages` tells whether any response message was passed on. */
+  /** The `viam-sid` a call of `method` carries, if any. */
+  #sessionIdFor(method: string): string | undefined {
+    return sessionExemptMethods.has(method) ? undefined : this.#remoteSession?.id;
+  }
+
+  /**
+   * One HTTP/2 exchange, under session `sessionId` when given; `sentMessages` tells whether any
+   * response message was passed on.
+   */
   async #exchange(
     method: string,
     request: Uint8Array | AsyncIterable<Uint8Array>,
     options: RemoteCallOptions,
+    sessionId: string | undefined,
     onHeaders: (md: Metadata) => void,
     onMessage: (m: Uint8Array) => void,
   ): Promise<{ status: Status; metadata: Metadata; sentMessages: boolean }> {
@@ -218,6 +282,8 @@ export class GrpcConnection implements RemoteConnection {
     if (this.#token !== undefined) header.set("authorization", `Bearer ${this.#token}`);
     if (options.timeoutMs !== undefined && options.timeoutMs > 0) header.set("grpc-timeout", `${Math.ceil(options.timeoutMs)}m`);
     for (const [k, values] of Object.entries(options.metadata ?? {})) for (const v of values) header.append(k, v);
+    // Ours, never a caller's: the remote knows this host's session, not the sessions of its clients.
+    if (sessionId !== undefined) header.set(SESSION_ID_METADATA_KEY, sessionId);
     let sentMessages = false;
     try {
       const res = await this.#http!({ url: `${this.#opts.baseUrl}${method}`, method: "POST", header, body: envelopes(request), signal: abort.signal });
@@ -248,6 +314,127 @@ export class GrpcConnection implements RemoteConnection {
       options.signal?.removeEventListener("abort", onAbort);
     }
   }
+}
+
+/** rdk's `session.StatusNoSession`: the remote does not know (or no longer has) the session a call named. */
+function isSessionExpired(status: Status): boolean {
+  return status.code === Code.INVALID_ARGUMENT && status.message === SESSION_EXPIRED_MESSAGE;
+}
+
+interface RemoteSessionOptions {
+  /** StartSession: the session `resume` names when the remote still has it, else a new one. */
+  start(resume: string, signal?: AbortSignal): Promise<{ id: string; heartbeatWindowMs: number }>;
+  /** SendSessionHeartbeat. */
+  heartbeat(id: string): Promise<void>;
+  logger: Logger;
+}
+
+/**
+ * The connection's session with the remote, kept as rdk's robot client keeps one: started once
+ * connected, a heartbeat every heartbeat_window/5, and another session (resuming the old id first)
+ * when the remote says it lapsed. A heartbeat that fails otherwise is only logged: UNAVAILABLE means
+ * the remote is gone, and the remote part's connection check finds that and closes this connection,
+ * which stops the heartbeats; until then a heartbeat that gets through keeps the session.
+ */
+class RemoteSession {
+  readonly #opts: RemoteSessionOptions;
+  #id: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #intervalMs = 0;
+  #beating = false;
+  #renewing: Promise<void> | undefined;
+  /** The last heartbeat failure logged as a warning, so a persisting one is not repeated every beat. */
+  #lastWarning: string | undefined;
+  #stopped = false;
+
+  constructor(opts: RemoteSessionOptions) {
+    this.#opts = opts;
+  }
+
+  /** The session's id; undefined with a remote that has no sessions, and once stopped. */
+  get id(): string | undefined {
+    return this.#stopped ? undefined : this.#id;
+  }
+
+  /** The first session; rejects when the remote refuses one other than by having no sessions. */
+  async start(signal: AbortSignal): Promise<void> {
+    try {
+      this.#use(await this.#opts.start("", signal));
+    } catch (err) {
+      if (ConnectError.from(err).code !== ConnectCode.Unimplemented) throw err;
+      this.#opts.logger.info("the remote has no sessions: what this host drives there will not stop if this host goes away");
+    }
+  }
+
+  /** Another session in place of `expiredId`, unless one already replaced it; concurrent callers share one attempt. */
+  renew(expiredId: string): Promise<void> {
+    if (this.#stopped) return Promise.reject(new Error("the connection is closed"));
+    if (this.#id !== expiredId) return Promise.resolve();
+    this.#renewing ??= (async () => {
+      try {
+        this.#use(await this.#opts.start(expiredId));
+      } finally {
+        this.#renewing = undefined;
+      }
+    })();
+    return this.#renewing;
+  }
+
+  /** Ends the heartbeats; the remote lets the session lapse. */
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #use(started: { id: string; heartbeatWindowMs: number }): void {
+    if (this.#stopped) return;
+    const intervalMs = started.heartbeatWindowMs / 5;
+    if (!(intervalMs > 0)) {
+      // As rdk: a remote that cannot say how often to beat gets no session.
+      this.#opts.logger.info({ heartbeat_window_ms: started.heartbeatWindowMs }, "the remote gave an invalid session heartbeat window; going without a session");
+      this.#id = undefined;
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+      return;
+    }
+    if (started.id !== this.#id) this.#opts.logger.debug({ session_id: started.id, heartbeat_window_ms: started.heartbeatWindowMs }, "session with the remote started");
+    this.#id = started.id;
+    if (intervalMs === this.#intervalMs && this.#timer) return;
+    clearInterval(this.#timer);
+    this.#intervalMs = intervalMs;
+    this.#timer = setInterval(() => void this.#beat(), intervalMs).unref();
+  }
+
+  async #beat(): Promise<void> {
+    const id = this.#id;
+    if (this.#beating || this.#renewing || this.#stopped || id === undefined) return;
+    this.#beating = true;
+    const { logger } = this.#opts;
+    try {
+      await this.#opts.heartbeat(id);
+      this.#lastWarning = undefined;
+    } catch (err) {
+      if (this.#stopped) return;
+      const ce = ConnectError.from(err);
+      if (isSessionExpired({ code: ce.code, message: ce.rawMessage })) {
+        logger.warn({ session_id: id }, "the remote's session for this host lapsed (it stopped what this host drove); starting another");
+        await this.renew(id).catch((e: unknown) => logger.debug({ reason: reasonText(e) }, "starting another session failed; trying again at the next heartbeat"));
+      } else if (ce.code === ConnectCode.Unavailable || ce.code === ConnectCode.DeadlineExceeded || ce.code === ConnectCode.Canceled) {
+        logger.debug({ session_id: id, reason: reasonText(ce) }, "session heartbeat failed; the connection check decides whether the remote is gone");
+      } else if (reasonText(ce) !== this.#lastWarning) {
+        this.#lastWarning = reasonText(ce);
+        logger.warn({ session_id: id, reason: this.#lastWarning }, "session heartbeat failed");
+      }
+    } finally {
+      this.#beating = false;
+    }
+  }
+}
+
+function reasonText(err: unknown): string {
+  const ce = ConnectError.from(err);
+  return `${codeText(ce.code)}: ${ce.rawMessage}`;
 }
 
 function codeText(code: number): string {
