@@ -5,6 +5,8 @@ import type { JsonObject, Reader, Writer } from "../../../runtime.js";
 import { decode, encode, readStruct, writeStruct } from "../../../runtime.js";
 import type { ResourceName } from "../../common/v1/common_micro.js";
 import { readResourceName, writeResourceName } from "../../common/v1/common_micro.js";
+import type { Duration } from "../../google/protobuf/duration_micro.js";
+import { readDuration, writeDuration } from "../../google/protobuf/duration_micro.js";
 import type { Timestamp } from "../../google/protobuf/timestamp_micro.js";
 import { readTimestamp, writeTimestamp } from "../../google/protobuf/timestamp_micro.js";
 
@@ -348,6 +350,122 @@ export function encodeStopAllResponse(m: StopAllResponse): Uint8Array {
 
 export function decodeStopAllResponse(bytes: Uint8Array): StopAllResponse {
   return decode(bytes, readStopAllResponse);
+}
+
+/** viam.robot.v1.StartSessionRequest */
+export interface StartSessionRequest {
+  resume: string;
+}
+
+export function writeStartSessionRequest(w: Writer, m: StartSessionRequest): void {
+  if (m.resume !== "") { w.uint32(10); w.string(m.resume); }
+}
+
+export function readStartSessionRequest(r: Reader, end: number, m: StartSessionRequest = { resume: "" }): StartSessionRequest {
+  while (r.pos < end) {
+    const t = r.tag();
+    switch (t >>> 3) {
+      case 1: r.want(t, 2); m.resume = r.string(); break;
+      default: r.skip(t);
+    }
+  }
+  r.done(end);
+  return m;
+}
+
+export function encodeStartSessionRequest(m: StartSessionRequest): Uint8Array {
+  return encode(m, writeStartSessionRequest);
+}
+
+export function decodeStartSessionRequest(bytes: Uint8Array): StartSessionRequest {
+  return decode(bytes, readStartSessionRequest);
+}
+
+/** viam.robot.v1.StartSessionResponse */
+export interface StartSessionResponse {
+  id: string;
+  heartbeatWindow?: Duration;
+}
+
+export function writeStartSessionResponse(w: Writer, m: StartSessionResponse): void {
+  if (m.id !== "") { w.uint32(10); w.string(m.id); }
+  if (m.heartbeatWindow !== undefined) w.msg(18, m.heartbeatWindow, writeDuration);
+}
+
+export function readStartSessionResponse(r: Reader, end: number, m: StartSessionResponse = { id: "", heartbeatWindow: undefined }): StartSessionResponse {
+  while (r.pos < end) {
+    const t = r.tag();
+    switch (t >>> 3) {
+      case 1: r.want(t, 2); m.id = r.string(); break;
+      case 2: r.want(t, 2); m.heartbeatWindow = readDuration(r, r.len(), m.heartbeatWindow); break;
+      default: r.skip(t);
+    }
+  }
+  r.done(end);
+  return m;
+}
+
+export function encodeStartSessionResponse(m: StartSessionResponse): Uint8Array {
+  return encode(m, writeStartSessionResponse);
+}
+
+export function decodeStartSessionResponse(bytes: Uint8Array): StartSessionResponse {
+  return decode(bytes, readStartSessionResponse);
+}
+
+/** viam.robot.v1.SendSessionHeartbeatRequest */
+export interface SendSessionHeartbeatRequest {
+  id: string;
+}
+
+export function writeSendSessionHeartbeatRequest(w: Writer, m: SendSessionHeartbeatRequest): void {
+  if (m.id !== "") { w.uint32(10); w.string(m.id); }
+}
+
+export function readSendSessionHeartbeatRequest(r: Reader, end: number, m: SendSessionHeartbeatRequest = { id: "" }): SendSessionHeartbeatRequest {
+  while (r.pos < end) {
+    const t = r.tag();
+    switch (t >>> 3) {
+      case 1: r.want(t, 2); m.id = r.string(); break;
+      default: r.skip(t);
+    }
+  }
+  r.done(end);
+  return m;
+}
+
+export function encodeSendSessionHeartbeatRequest(m: SendSessionHeartbeatRequest): Uint8Array {
+  return encode(m, writeSendSessionHeartbeatRequest);
+}
+
+export function decodeSendSessionHeartbeatRequest(bytes: Uint8Array): SendSessionHeartbeatRequest {
+  return decode(bytes, readSendSessionHeartbeatRequest);
+}
+
+/** viam.robot.v1.SendSessionHeartbeatResponse */
+export interface SendSessionHeartbeatResponse {
+}
+
+export function writeSendSessionHeartbeatResponse(w: Writer, m: SendSessionHeartbeatResponse): void {
+}
+
+export function readSendSessionHeartbeatResponse(r: Reader, end: number, m: SendSessionHeartbeatResponse = {  }): SendSessionHeartbeatResponse {
+  while (r.pos < end) {
+    const t = r.tag();
+    switch (t >>> 3) {
+      default: r.skip(t);
+    }
+  }
+  r.done(end);
+  return m;
+}
+
+export function encodeSendSessionHeartbeatResponse(m: SendSessionHeartbeatResponse): Uint8Array {
+  return encode(m, writeSendSessionHeartbeatResponse);
+}
+
+export function decodeSendSessionHeartbeatResponse(bytes: Uint8Array): SendSessionHeartbeatResponse {
+  return decode(bytes, readSendSessionHeartbeatResponse);
 }
 
 /** viam.robot.v1.GetCloudMetadataResponse */
