@@ -7,7 +7,8 @@
 //       { "name": "m1", "type": "motor", "model": "rdk:builtin:gpio", "attributes": { … },
 //         "depends_on": ["board"] }
 //     ],
-//     "network": { "bind_address": ":8081" },            optional: the TCP port served
+//     "network": { "bind_address": ":8081",              optional: the TCP port served
+//                  "sessions": { "heartbeat_window": "2s" } },   optional: as viam-server's
 //     "rpc_uart": { "port": 2, "receive": 16, "transmit": 17, "baud": 115200 }   optional
 //   }
 //
@@ -18,7 +19,7 @@
 //
 // Plain data and JSON.parse only: portable to XS, and importable by the host, which builds configs
 // for its micro parts.
-import type { JsonObject } from "../../proto/micro/runtime.js";
+import type { JsonObject, JsonValue } from "../../proto/micro/runtime.js";
 import { Attributes, ConfigError, isObject } from "./attributes.js";
 
 export interface Api {
@@ -50,6 +51,8 @@ export interface MachineConfig {
   /** TCP port of the RPC server: network.bind_address's port, else DEFAULT_RPC_PORT. */
   readonly port: number;
   readonly uart: UartConfig | undefined;
+  /** network.sessions.heartbeat_window in ms, DEFAULT_HEARTBEAT_WINDOW_MS when not given. */
+  readonly heartbeatWindowMs: number;
 }
 
 /**
@@ -58,7 +61,12 @@ export interface MachineConfig {
  */
 export const DEFAULT_RPC_PORT = 8081;
 
-export const EMPTY_CONFIG: MachineConfig = { components: [], port: DEFAULT_RPC_PORT, uart: undefined };
+/** viam-server's default session heartbeat window, and its bounds (rdk config.go). */
+export const DEFAULT_HEARTBEAT_WINDOW_MS = 2000;
+export const MIN_HEARTBEAT_WINDOW_MS = 30;
+export const MAX_HEARTBEAT_WINDOW_MS = 60_000;
+
+export const EMPTY_CONFIG: MachineConfig = { components: [], port: DEFAULT_RPC_PORT, uart: undefined, heartbeatWindowMs: DEFAULT_HEARTBEAT_WINDOW_MS };
 
 export function apiString(api: Api): string {
   return api.namespace + ":" + api.type + ":" + api.subtype;
@@ -80,6 +88,45 @@ function parsePort(bindAddress: string): number {
     throw new ConfigError("network.bind_address " + JSON.stringify(bindAddress) + " has no valid port (expected host:port or :port)");
   }
   return port;
+}
+
+const MS_PER_UNIT: { readonly [unit: string]: number } = { ns: 1e-6, us: 1e-3, "\u00b5s": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A duration as viam-server's config gives one, a Go duration string ("1.5s", "1m30s", "250ms"),
+ * or a number of milliseconds; returns milliseconds.
+ */
+export function parseDurationMs(value: JsonValue, key: string): number {
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (typeof value !== "string") throw new ConfigError(key + " must be a duration such as \"2s\" or a number of milliseconds, not " + JSON.stringify(value));
+  if (value === "0") return 0;
+  const part = /([0-9]*\.?[0-9]+)([a-z\u00b5]+)/y;
+  let ms = 0;
+  let at = 0;
+  while (at < value.length) {
+    part.lastIndex = at;
+    const m = part.exec(value);
+    const scale = m === null ? undefined : MS_PER_UNIT[m[2]];
+    if (m === null || scale === undefined) throw new ConfigError(key + " " + JSON.stringify(value) + " is not a duration such as \"2s\", \"500ms\" or \"1m30s\"");
+    ms += Number(m[1]) * scale;
+    at = part.lastIndex;
+  }
+  if (at === 0) throw new ConfigError(key + " " + JSON.stringify(value) + " is not a duration such as \"2s\", \"500ms\" or \"1m30s\"");
+  return ms;
+}
+
+function heartbeatWindow(network: JsonObject): number {
+  const sessions = network.sessions;
+  if (sessions === undefined || sessions === null) return DEFAULT_HEARTBEAT_WINDOW_MS;
+  if (!isObject(sessions)) throw new ConfigError("network.sessions must be an object");
+  const raw = sessions.heartbeat_window;
+  if (raw === undefined || raw === null || raw === "") return DEFAULT_HEARTBEAT_WINDOW_MS;
+  const key = "network.sessions.heartbeat_window";
+  const ms = parseDurationMs(raw, key);
+  // As viam-server: zero means the default.
+  if (ms === 0) return DEFAULT_HEARTBEAT_WINDOW_MS;
+  if (ms < MIN_HEARTBEAT_WINDOW_MS || ms > MAX_HEARTBEAT_WINDOW_MS) throw new ConfigError(key + " must be between 30ms and 1m, not " + JSON.stringify(raw));
+  return ms;
 }
 
 function component(raw: JsonObject, index: number): ComponentConfig {
@@ -145,6 +192,7 @@ export function parseConfig(text: string): MachineConfig {
     if (typeof top.network.bind_address !== "string") throw new ConfigError("network.bind_address must be a string such as \":8081\"");
     port = parsePort(top.network.bind_address);
   }
+  const heartbeatWindowMs = isObject(top.network) ? heartbeatWindow(top.network) : DEFAULT_HEARTBEAT_WINDOW_MS;
   let uart: UartConfig | undefined;
   if (top.rpc_uart !== undefined && top.rpc_uart !== null) {
     if (!isObject(top.rpc_uart)) throw new ConfigError("rpc_uart must be an object");
@@ -156,5 +204,5 @@ export function parseConfig(text: string): MachineConfig {
       baud: a.integer("baud", 115200, { min: 300, max: 5_000_000 }),
     };
   }
-  return { components, port, uart };
+  return { components, port, uart, heartbeatWindowMs };
 }
