@@ -4,7 +4,8 @@
 // it (RESOURCE_EXHAUSTED if it does not fit in flash; the stored config stays), then closes the
 // old resources and builds the new ones. Resources that fail to build are reported by
 // GetMachineStatus, as on viam-server; they do not fail the call. Network settings (the TCP port,
-// rpc_uart) take effect at the next boot.
+// rpc_uart) take effect at the next boot, except the session heartbeat window, which sessions started
+// from then on get.
 import {
   decodeGetConfigRequest,
   decodeSetConfigRequest,
@@ -46,6 +47,7 @@ export function configService(machine: Machine, holder: ConfigHolder, store: (te
         }
         const revision = configRevision(text);
         machine.apply(config, revision);
+        machine.safety.sessions.heartbeatWindowMs = config.heartbeatWindowMs;
         holder.text = text;
         log("info", "config " + revision + " applied: " + config.components.length + " component(s)");
         return { revision };

@@ -2,8 +2,10 @@
 // ResourceNames lists ready resources; ResourceRPCSubtypes the services of the APIs present;
 // GetMachineStatus the real state of every resource (unlike micro-rdk, which reports every
 // resource READY), with the build error of an unhealthy one; GetVersion says "sprocket-micro";
-// GetOperations lists the calls in flight; StopAll stops every actuator, which ends their moves.
-// Other RobotService methods answer UNIMPLEMENTED.
+// GetOperations lists the calls in flight; StopAll stops every actuator, which ends their moves;
+// StartSession and SendSessionHeartbeat keep a session for the calling connection, whose lapse stops
+// what that connection commanded (firmware/runtime/sessions.ts). Other RobotService methods answer
+// UNIMPLEMENTED.
 import {
   GetMachineStatusResponse_State,
   ResourceStatus_State,
@@ -12,15 +14,20 @@ import {
   decodeGetVersionRequest,
   decodeResourceNamesRequest,
   decodeResourceRPCSubtypesRequest,
+  decodeSendSessionHeartbeatRequest,
+  decodeStartSessionRequest,
   decodeStopAllRequest,
   encodeGetMachineStatusResponse,
   encodeGetOperationsResponse,
   encodeGetVersionResponse,
   encodeResourceNamesResponse,
   encodeResourceRPCSubtypesResponse,
+  encodeSendSessionHeartbeatResponse,
+  encodeStartSessionResponse,
   encodeStopAllResponse,
   type ResourceRPCSubtype,
 } from "../../proto/micro/gen/robot/v1/robot_micro.js";
+import type { Duration } from "../../proto/micro/gen/google/protobuf/duration_micro.js";
 import type { Timestamp } from "../../proto/micro/gen/google/protobuf/timestamp_micro.js";
 import { apiString } from "../config/schema.js";
 import type { Dispatcher, ServiceDefinition } from "../rpc/dispatcher.js";
@@ -51,7 +58,13 @@ export function timestamp(ms: number): Timestamp {
   return { seconds: BigInt(seconds), nanos: Math.round(ms - seconds * 1000) * 1_000_000 };
 }
 
+function duration(ms: number): Duration {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: BigInt(seconds), nanos: Math.round((ms - seconds * 1000) * 1_000_000) };
+}
+
 export function robotService(machine: Machine, dispatcher: Dispatcher): ServiceDefinition {
+  const sessions = machine.safety.sessions;
   return {
     name: "viam.robot.v1.RobotService",
     unary: {
@@ -89,10 +102,18 @@ export function robotService(machine: Machine, dispatcher: Dispatcher): ServiceD
           id: op.id,
           method: op.method,
           started: timestamp(op.started),
-          // No sessions on a micro part; the connection stands in for one.
-          sessionId: "connection-" + op.connection,
+          // A connection without a session stands in for one.
+          sessionId: sessions.of(op.connection)?.id ?? "connection-" + op.connection,
         })),
       })),
+      StartSession: unary(decodeStartSessionRequest, encodeStartSessionResponse, (req, ctx) => {
+        const session = sessions.start(ctx.connection.id, req.resume);
+        return { id: session.id, heartbeatWindow: duration(session.heartbeatWindowMs) };
+      }),
+      SendSessionHeartbeat: unary(decodeSendSessionHeartbeatRequest, encodeSendSessionHeartbeatResponse, (req, ctx) => {
+        sessions.heartbeat(ctx.connection.id, req.id);
+        return {};
+      }),
       StopAll: unary(decodeStopAllRequest, encodeStopAllResponse, () => {
         const errors = machine.stopAll();
         if (errors.length > 0) throw new Error("failed to stop " + errors.join("; "));

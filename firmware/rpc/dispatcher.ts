@@ -1,8 +1,10 @@
 // The micro part's one dispatcher: every call of every connection arrives here by method path
 // (`/viam.component.motor.v1.MotorService/SetPower`), is refused unless its connection has
-// authenticated (only AuthService/Authenticate is open), is found in the service table (unknown
-// services and methods answer UNIMPLEMENTED, in grpc-go's words), is tracked as an operation while
-// it runs (RobotService.GetOperations), and ends with the handler's response or its error's status.
+// authenticated (only AuthService/Authenticate is open), counts as a heartbeat of its connection's
+// session when it carries the session's `viam-sid` (firmware/runtime/sessions.ts), is found in the
+// service table (unknown services and methods answer UNIMPLEMENTED, in grpc-go's words), is tracked
+// as an operation while it runs (RobotService.GetOperations), and ends with the handler's response
+// or its error's status.
 //
 // Handlers take the request message's bytes and return the response's bytes (unary), or send
 // their own messages through the call (server streaming). A handler that throws a ChannelError
@@ -51,8 +53,8 @@ export interface Operation {
 
 export const AUTHENTICATE_METHOD = "/proto.rpc.v1.AuthService/Authenticate";
 
-/** A random version-4 UUID string (operation ids look like rdk's). */
-function uuid(): string {
+/** A random version-4 UUID string (operation and session ids look like rdk's). */
+export function uuid(): string {
   const hex = "0123456789abcdef";
   let out = "";
   for (let i = 0; i < 36; i++) {
@@ -103,6 +105,7 @@ export class Dispatcher {
       call.finish({ code: Code.UNAUTHENTICATED, message: "authentication required" });
       return;
     }
+    this.#safety.sessions.noteCall(connection.id, call.metadata);
     const slash = path.lastIndexOf("/");
     if (path[0] !== "/" || slash <= 1) {
       call.finish({ code: Code.UNIMPLEMENTED, message: "malformed method name: " + JSON.stringify(path) });

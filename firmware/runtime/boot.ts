@@ -77,6 +77,7 @@ export function start(options: StartOptions = {}): MicroRuntime {
     }
   }
   machine.apply(config, stored === undefined ? "" : configRevision(stored));
+  machine.safety.sessions.heartbeatWindowMs = config.heartbeatWindowMs;
 
   const dispatcher = new Dispatcher({ services: [], safety: machine.safety });
   const services = [
