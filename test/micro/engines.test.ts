@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { create, fromBinary, toBinary, type DescService } from "@bufbuild/protobuf";
+import { durationMs } from "@bufbuild/protobuf/wkt";
 import { ChannelError, Code } from "../../proto/channel/frames.js";
 import { encodeCobsFrame } from "../../proto/channel/cobs.js";
 import { BoardService, PowerMode, StreamTicksRequestSchema, StreamTicksResponseSchema } from "../../proto/gen/component/board/v1/board_pb.js";
@@ -261,6 +262,10 @@ async function everyServedMethod(client: MicroClient, sim: MicroSim, seen: Cover
   await call(RobotService.method.stopAll, {});
   assert.equal(w.pwm(PINS.motor.pwm)?.duty, 0);
   await rejects(call(RobotService.method.getCloudMetadata, {}), Code.UNIMPLEMENTED);
+  const session = await call(RobotService.method.startSession, { resume: "" });
+  assert.equal(session.heartbeatWindow === undefined ? 0 : durationMs(session.heartbeatWindow), 2000);
+  await call(RobotService.method.sendSessionHeartbeat, { id: session.id });
+  await rejects(call(RobotService.method.sendSessionHeartbeat, { id: "no-such-session" }), Code.INVALID_ARGUMENT, /^SESSION_EXPIRED$/);
 
   const cfg = await call(ConfigService.method.getConfig, {});
   const set = await call(ConfigService.method.setConfig, { configJson: cfg.configJson }, { timeoutMs: 10_000 });
@@ -273,7 +278,7 @@ const COMPONENT_SERVICES = [BoardService, SensorService, PowerSensorService, Mov
 function assertEveryMethod(seen: Coverage): void {
   const expected = [
     ...COMPONENT_SERVICES.flatMap((s) => s.methods.map((m) => s.typeName + "/" + m.name)),
-    ...["ResourceNames", "ResourceRPCSubtypes", "GetMachineStatus", "GetVersion", "GetOperations", "StopAll"].map((m) => RobotService.typeName + "/" + m),
+    ...["ResourceNames", "ResourceRPCSubtypes", "GetMachineStatus", "GetVersion", "GetOperations", "StopAll", "StartSession", "SendSessionHeartbeat"].map((m) => RobotService.typeName + "/" + m),
     ...ConfigService.methods.map((m) => ConfigService.typeName + "/" + m.name),
     AuthService.typeName + "/Authenticate",
   ];
