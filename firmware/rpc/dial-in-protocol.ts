@@ -43,30 +43,62 @@ export function dialInProofText(role: "host" | "part", partId: string, partNonce
 }
 
 export interface DialInUrl {
-  /** Host name or address as written (the part needs an IP address: it resolves no names). */
+  /** The host as written in the URL: a name, an IPv4 address, or an IPv6 address without brackets. */
   readonly address: string;
+  /**
+   * Whether `address` is a name: the part resolves it before every dial (DNS, or mDNS for `.local`
+   * names), so a host whose address DHCP changed is found again on the next reconnect. IP addresses
+   * are dialled as they are.
+   */
+  readonly isName: boolean;
   readonly port: number;
   /** Request target. */
   readonly path: string;
-  /** Host header value. */
+  /** Host header value: the host as written in the URL (a name stays a name), with the port when given. */
   readonly host: string;
 }
 
 /**
- * Parses the `host` Preference value: `ws://ADDRESS[:PORT][/PATH]`. No port means 80; no path (or
- * "/") means DIAL_IN_PATH. Returns the problem as a string when it is not such a URL.
+ * Dotted-decimal IPv4, each part 0–255 without leading zeros (which lwIP, like inet_aton, would
+ * read as octal).
+ */
+export function isIPv4Address(text: string): boolean {
+  const parts = text.split(".");
+  if (parts.length !== 4) return false;
+  for (let i = 0; i < 4; i++) {
+    const part = parts[i];
+    if (!/^(?:0|[1-9]\d{0,2})$/.test(part) || Number(part) > 255) return false;
+  }
+  return true;
+}
+
+/** Letters, digits, `-` and `_` in dot-separated labels, a final dot allowed. */
+const HOST_NAME = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/;
+
+/**
+ * Parses the `host` Preference value: `ws://HOST[:PORT][/PATH]`, HOST a name, an IPv4 address or a
+ * bracketed IPv6 address. No port means 80; no path (or "/") means DIAL_IN_PATH. Returns the
+ * problem as a string when it is not such a URL.
  */
 export function parseDialInUrl(url: string): DialInUrl | string {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(\[[^\]]+\]|[^/:?#]+)(?::(\d+))?([/?][^#]*)?$/.exec(url.trim());
-  if (m === null) return "host " + JSON.stringify(url) + " is not a URL like ws://192.168.1.10:8080";
+  if (m === null) return "host " + JSON.stringify(url) + " is not a URL like ws://192.168.1.10:8080 or ws://robot-host.local:8080";
   const scheme = m[1].toLowerCase();
   if (scheme === "wss") return "host " + JSON.stringify(url) + ": wss:// (TLS) is not supported yet; use ws://";
   if (scheme !== "ws") return "host " + JSON.stringify(url) + ": the scheme must be ws://";
   const port = m[3] === undefined ? 80 : Number(m[3]);
   if (!(port >= 1 && port <= 65535)) return "host " + JSON.stringify(url) + ": port out of range";
-  const address = m[2][0] === "[" ? m[2].slice(1, -1) : m[2];
+  const ipv6 = m[2][0] === "[";
+  const address = ipv6 ? m[2].slice(1, -1) : m[2];
+  let isName = false;
+  if (!ipv6 && !isIPv4Address(address)) {
+    // Digits and dots only would be resolved as a name and fail later; say so now.
+    if (/^[\d.]+$/.test(address)) return "host " + JSON.stringify(url) + ": " + address + " is not an IPv4 address";
+    if (!HOST_NAME.test(address)) return "host " + JSON.stringify(url) + ": " + JSON.stringify(address) + " is not a host name";
+    isName = true;
+  }
   let path = m[4] ?? "";
   if (path === "" || path === "/") path = DIAL_IN_PATH;
   else if (path[0] === "?") path = DIAL_IN_PATH + path;
-  return { address, port, path, host: m[3] === undefined ? m[2] : m[2] + ":" + port };
+  return { address, isName, port, path, host: m[3] === undefined ? m[2] : m[2] + ":" + port };
 }
