@@ -1,9 +1,11 @@
-// The platform seam for networking: Wi-Fi station mode, mDNS, the TCP listener and sockets, and
-// the UART. Moddable modules on a board; the simulator's shims on Node (tools/sim/shims).
+// The platform seam for networking: Wi-Fi station mode, mDNS, host name resolution, the TCP
+// listener and sockets, and the UART. Moddable modules on a board; the simulator's shims on Node
+// (tools/sim/shims).
 import Listener from "embedded:io/socket/listener";
 import TCP from "embedded:io/socket/tcp";
 import Serial from "embedded:io/serial";
 import MDNS from "mdns";
+import Net from "net";
 import Timer from "timer";
 import WiFi from "wifi";
 import { errorText, log } from "../log.js";
@@ -55,4 +57,23 @@ export function advertise(hostName: string, port: number, txt: Record<string, st
     log("warn", "mdns: cannot advertise " + hostName + ": " + errorText(error));
     return undefined;
   }
+}
+
+/**
+ * Looks up the IPv4 address of a host name: `onResolved(name, address)` later, address undefined
+ * when the name does not resolve. Moddable's Net.resolve over lwIP's dns_gethostbyname, which asks
+ * the DHCP-given DNS servers and answers `.local` names by mDNS (ESP-IDF's default
+ * CONFIG_LWIP_DNS_SUPPORT_MDNS_QUERIES); it always answers, a lookup nobody answers timing out
+ * without an address. Throws when lwIP refuses the lookup ("dns request failed").
+ */
+export function resolveHost(name: string, onResolved: (name: string, address: string | undefined) => void): void {
+  (Net as unknown as ModdableNet).resolve(name, onResolved);
+}
+
+/**
+ * What resolveHost uses of Moddable's `net` (as @moddable/typings declares it). Typed here because
+ * the root (Node) build, which compiles firmware/ too, sees Node's own "net" module under that name.
+ */
+interface ModdableNet {
+  resolve(name: string, callback: (name: string, address?: string) => void): void;
 }

@@ -1,8 +1,13 @@
 // The part's link to its host when it dials in (Preference key `host`, e.g.
-// ws://192.168.1.10:8080): a WebSocket out to the host (./ws-client.ts), the handshake of
-// ./dial-in-protocol.ts proving both ends know the part key, then one RPC Connection on it, served
-// like a TCP client's (length-prefixed frames as a byte stream in binary messages). The host is the
-// RPC client; the part never needs to be reachable, so NAT and DHCP do not matter.
+// ws://192.168.1.10:8080 or ws://robot-host.local:8080): a WebSocket out to the host
+// (./ws-client.ts), the handshake of ./dial-in-protocol.ts proving both ends know the part key, then
+// one RPC Connection on it, served like a TCP client's (length-prefixed frames as a byte stream in
+// binary messages). The host is the RPC client; the part never needs to be reachable, so NAT and
+// DHCP on the part's side do not matter.
+//
+// A host name in the URL is resolved before every attempt (DNS, or mDNS for `.local` names), so a
+// host whose address DHCP changed is found at its new address on the next reconnect; the Host
+// header keeps the name. A name that does not resolve counts as a failed attempt.
 //
 // When the link drops (host restarted, Wi-Fi lost, host silent for two ping intervals, handshake
 // refused) the connection closes, so the actuators it commanded stop (Safety), and the part dials
@@ -14,6 +19,7 @@
 // firmware/sdkconfig/sdkconfig.defaults allows).
 import Timer from "timer";
 import { errorText, log } from "../log.js";
+import { resolveHost } from "../platform/network.js";
 import type { Safety } from "../runtime/safety.js";
 import { hmacSha256, randomBytes, toHex } from "../util/hash.js";
 import { utf8Decode, utf8Encode } from "../util/utf8.js";
@@ -88,6 +94,8 @@ export class DialIn {
   connection: Connection | undefined = undefined;
   /** Links that completed the handshake since boot. */
   connects = 0;
+  /** The host's IP address on the current or last attempt (the URL's, or what its name resolved to). */
+  hostAddress: string | undefined = undefined;
   /** Why the last attempt or link ended. */
   lastError: string | undefined = undefined;
 
@@ -135,14 +143,36 @@ export class DialIn {
 
   #dial(): void {
     const target = this.#target as DialInUrl;
-    const options = this.#options;
     const attempt = ++this.#attempt;
     this.#state = "connecting";
+    if (!target.isName) {
+      this.#connect(target.address, attempt);
+      return;
+    }
+    const name = target.address;
+    try {
+      // Every attempt asks again: the address may have changed since the last one.
+      resolveHost(name, (_name, address) => {
+        if (attempt !== this.#attempt) return;
+        if (address === undefined) this.#down("cannot resolve host " + name, "dial-in: cannot resolve host " + name);
+        else this.#connect(address, attempt);
+      });
+    } catch (error) {
+      // lwIP refused the lookup (or the callback above failed).
+      if (attempt === this.#attempt) this.#down("cannot resolve host " + name + ": " + errorText(error), "dial-in: cannot resolve host " + name);
+    }
+  }
+
+  /** Opens the WebSocket to the host at `address` (an IP address). */
+  #connect(address: string, attempt: number): void {
+    const target = this.#target as DialInUrl;
+    const options = this.#options;
+    this.hostAddress = address;
     const partNonce = toHex(randomBytes(NONCE_HEX_DIGITS / 2));
     let ws: WebSocketClient;
     try {
       ws = new WebSocketClient({
-        address: target.address,
+        address,
         port: target.port,
         path: target.path,
         host: target.host,
@@ -206,11 +236,15 @@ export class DialIn {
     this.#state = "connected";
     this.connects++;
     this.#backoffMs = this.#initialMs;
-    log("info", "dial-in: connected to " + this.url + " as " + partId);
+    const target = this.#target as DialInUrl;
+    log("info", "dial-in: connected to " + this.url + (target.isName ? " (" + this.hostAddress + ")" : "") + " as " + partId);
   }
 
-  /** The link is gone: close the connection (stopping what it commanded) and dial again later. */
-  #down(reason: string): void {
+  /**
+   * The link is gone (or never came): close the connection (stopping what it commanded) and dial
+   * again later. `warning` is the log line's text before the delay.
+   */
+  #down(reason: string, warning = "dial-in to " + this.url + ": " + reason): void {
     if (this.#state === "stopped") return;
     this.#attempt++;
     const ws = this.#ws;
@@ -223,7 +257,7 @@ export class DialIn {
     const delay = this.#backoffMs;
     this.#backoffMs = Math.min(this.#maxMs, this.#backoffMs * 2);
     this.#state = "waiting";
-    log("warn", "dial-in to " + this.url + ": " + reason + "; dialling again in " + delay + " ms");
+    log("warn", warning + "; dialling again in " + delay + " ms");
     this.#timer = Timer.set(() => {
       this.#timer = undefined;
       if (this.#state === "waiting") this.#dial();
