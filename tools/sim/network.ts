@@ -1,7 +1,7 @@
-// The network side of a simulated ESP32: Wi-Fi station state, the addresses `net` reports, mDNS
-// advertisements, and lwIP's socket budget, shared by the wifi, net, mdns, embedded:io/socket/tcp
-// and embedded:io/socket/listener shims. Sockets are real Node sockets, so a host process can
-// connect to firmware running in the simulator.
+// The network side of a simulated ESP32: Wi-Fi station state, the addresses `net` reports, the
+// names `Net.resolve` answers, mDNS advertisements, and lwIP's socket budget, shared by the wifi,
+// net, mdns, embedded:io/socket/tcp and embedded:io/socket/listener shims. Sockets are real Node
+// sockets, so a host process can connect to firmware running in the simulator.
 //
 // Socket budget: the simulated lwIP allows `maxSockets` open sockets at once, listeners included
 // (CONFIG_LWIP_MAX_SOCKETS from firmware/sdkconfig/sdkconfig.defaults, else Moddable's 4). An
@@ -12,6 +12,10 @@
 // Note: Moddable's ECMA-419 sockets use lwIP's raw API, whose real limit is MEMP_NUM_TCP_PCB
 // (CONFIG_LWIP_MAX_ACTIVE_TCP, 16 by default); CONFIG_LWIP_MAX_SOCKETS bounds the BSD socket layer.
 // The simulator applies the stricter of the two as the firmware's design budget.
+//
+// Names: `hosts` stands for the network's DNS and mDNS (tests set a name, change its address as a
+// DHCP server would, or leave it unknown); nothing is ever looked up for real.
+import { isIPv4 } from "node:net";
 import { firmwareSdkconfig } from "./sdkconfig.js";
 import type { World } from "./world.js";
 
@@ -48,11 +52,24 @@ export class SimNetwork {
   readonly mac = "24:0a:c4:00:00:01";
   wifi: { mode: number; ssid: string | undefined; connected: boolean } = { mode: 0, ssid: undefined, connected: false };
   mdns: { hostName: string | undefined; services: MdnsService[] } = { hostName: undefined, services: [] };
+  /** What DNS (and mDNS, for `.local`) answer on this network: lower-case name → IPv4 address. */
+  readonly hosts = new Map<string, string>([["localhost", "127.0.0.1"]]);
   readonly listeners: ListenerRecord[] = [];
   readonly #waiters = new Map<number, ((port: number) => void)[]>();
 
   constructor() {
     this.maxSockets = firmwareSdkconfig().maxSockets;
+  }
+
+  /**
+   * The address `Net.resolve` gives for `name`, or undefined: an IPv4 address answers itself (as
+   * lwIP's dns_gethostbyname does), a name is looked up in `hosts` (case-insensitively, a final dot
+   * ignored).
+   */
+  resolve(name: string): string | undefined {
+    if (isIPv4(name)) return name;
+    const key = (name.endsWith(".") ? name.slice(0, -1) : name).toLowerCase();
+    return this.hosts.get(key);
   }
 
   /** Takes one socket from the budget; false when none is left. */

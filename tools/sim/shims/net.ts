@@ -1,5 +1,6 @@
-// Moddable's `net` module for Node: what the simulated station reports (../network.ts). Only
-// firmware imports map here (tools/sim/node-hooks.ts), since Node has its own "net".
+// Moddable's `net` module for Node: what the simulated station reports and the names its network
+// knows (../network.ts; never a real lookup). Only firmware imports map here
+// (tools/sim/node-hooks.ts), since Node has its own "net".
 import { network } from "../network.js";
 import { world } from "../world.js";
 
@@ -25,7 +26,10 @@ export default class Net {
     }
   }
 
+  /** Answers from the world's name table (SimNetwork.hosts), later, as lwIP's lookup does. */
   static resolve(name: string, callback: (name: string, address?: string) => void): void {
-    setImmediate(() => callback(name, name === "localhost" ? "127.0.0.1" : undefined));
+    // Looked up now: on the XS engine the world is current only while the bridge makes this call.
+    const address = network(world()).resolve(name);
+    setImmediate(() => callback(name, address));
   }
 }
