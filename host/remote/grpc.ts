@@ -4,7 +4,7 @@
 // for a Bearer token (again, once, when a call answers UNAUTHENTICATED), then ResourceNames and
 // ResourceRPCSubtypes (UNIMPLEMENTED tolerated); ResourceNames is also the connection check.
 //
-// Also as rdk's remote client, the connection holds a session with the remote (RemoteSession below):
+// Also as rdk's remote client, the connection holds a session with the remote (remote-session.ts):
 // every call through it carries the session's `viam-sid`, so the remote puts what those calls drive
 // under the session and stops it when the session lapses: when this host dies or is cut off, the
 // remote's actuators it drove stop on their own. A remote without sessions (UNIMPLEMENTED) is used
@@ -25,7 +25,7 @@ import { AuthService } from "../../proto/gen/proto/rpc/v1/auth_pb.js";
 import { RobotService } from "../../proto/gen/robot/v1/robot_pb.js";
 import type { RemoteConfig } from "../config/schema.js";
 import type { ResourceName } from "../resource/name.js";
-import { SESSION_EXPIRED_MESSAGE, SESSION_ID_METADATA_KEY } from "../session/context.js";
+import { SESSION_ID_METADATA_KEY } from "../session/context.js";
 import { envelope, EnvelopeReader, metadataFromHeaders, statusFromHeaders } from "../server/grpc-wire.js";
 import {
   codeName,
@@ -36,6 +36,7 @@ import {
   type RemoteConnectionEvents,
   type RemoteRpcSubtype,
 } from "./connection.js";
+import { isSessionExpired, RemoteSession } from "./remote-session.js";
 import { failedCall, resourceNamesFrom, rpcSubtypesFrom } from "./typed.js";
 
 export interface GrpcConnectionOptions {
@@ -53,18 +54,6 @@ export function grpcBaseUrl(address: string, insecure: boolean): string {
   if (/^https?:\/\//i.test(address)) return address.replace(/\/+$/, "");
   return `${insecure ? "http" : "https"}://${address}`;
 }
-
-/** Calls that carry no `viam-sid` (rdk's client `exemptFromSession`): they come before a session or manage it. */
-const sessionExemptMethods = new Set([
-  "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-  "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-  "/proto.rpc.v1.AuthService/Authenticate",
-  "/proto.rpc.v1.ExternalAuthService/AuthenticateTo",
-  "/viam.robot.v1.RobotService/ResourceNames",
-  "/viam.robot.v1.RobotService/ResourceRPCSubtypes",
-  "/viam.robot.v1.RobotService/StartSession",
-  "/viam.robot.v1.RobotService/SendSessionHeartbeat",
-]);
 
 export class GrpcConnection implements RemoteConnection {
   readonly kind = "grpc";
@@ -122,7 +111,7 @@ export class GrpcConnection implements RemoteConnection {
     } catch (err) {
       const ce = ConnectError.from(err);
       if (ce.code === ConnectCode.DeadlineExceeded) throw new Error(`${what}: no answer within ${this.#opts.callTimeoutMs} ms`);
-      throw new Error(`${what}: ${codeText(ce.code)}: ${ce.rawMessage}`);
+      throw new Error(`${what}: ${codeName(ce.code)}: ${ce.rawMessage}`);
     }
   }
 
@@ -168,6 +157,7 @@ export class GrpcConnection implements RemoteConnection {
       heartbeat: async (id) => {
         await this.#typed(() => robot.sendSessionHeartbeat({ id }, { timeoutMs: callTimeoutMs }));
       },
+      statusOf: (err) => statusOf(err).status,
       logger: logger.child({ remote_url: this.#opts.baseUrl }),
     });
     this.#remoteSession = remoteSession;
@@ -251,7 +241,7 @@ export class GrpcConnection implements RemoteConnection {
 
   /** The `viam-sid` a call of `method` carries, if any. */
   #sessionIdFor(method: string): string | undefined {
-    return sessionExemptMethods.has(method) ? undefined : this.#remoteSession?.id;
+    return this.#remoteSession?.idFor(method);
   }
 
   /**
@@ -314,131 +304,6 @@ export class GrpcConnection implements RemoteConnection {
       options.signal?.removeEventListener("abort", onAbort);
     }
   }
-}
-
-/** rdk's `session.StatusNoSession`: the remote does not know (or no longer has) the session a call named. */
-function isSessionExpired(status: Status): boolean {
-  return status.code === Code.INVALID_ARGUMENT && status.message === SESSION_EXPIRED_MESSAGE;
-}
-
-interface RemoteSessionOptions {
-  /** StartSession: the session `resume` names when the remote still has it, else a new one. */
-  start(resume: string, signal?: AbortSignal): Promise<{ id: string; heartbeatWindowMs: number }>;
-  /** SendSessionHeartbeat. */
-  heartbeat(id: string): Promise<void>;
-  logger: Logger;
-}
-
-/**
- * The connection's session with the remote, kept as rdk's robot client keeps one: started once
- * connected, a heartbeat every heartbeat_window/5, and another session (resuming the old id first)
- * when the remote says it lapsed. A heartbeat that fails otherwise is only logged: UNAVAILABLE means
- * the remote is gone, and the remote part's connection check finds that and closes this connection,
- * which stops the heartbeats; until then a heartbeat that gets through keeps the session.
- */
-class RemoteSession {
-  readonly #opts: RemoteSessionOptions;
-  #id: string | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #intervalMs = 0;
-  #beating = false;
-  #renewing: Promise<void> | undefined;
-  /** The last heartbeat failure logged as a warning, so a persisting one is not repeated every beat. */
-  #lastWarning: string | undefined;
-  #stopped = false;
-
-  constructor(opts: RemoteSessionOptions) {
-    this.#opts = opts;
-  }
-
-  /** The session's id; undefined with a remote that has no sessions, and once stopped. */
-  get id(): string | undefined {
-    return this.#stopped ? undefined : this.#id;
-  }
-
-  /** The first session; rejects when the remote refuses one other than by having no sessions. */
-  async start(signal: AbortSignal): Promise<void> {
-    try {
-      this.#use(await this.#opts.start("", signal));
-    } catch (err) {
-      if (ConnectError.from(err).code !== ConnectCode.Unimplemented) throw err;
-      this.#opts.logger.info("the remote has no sessions: what this host drives there will not stop if this host goes away");
-    }
-  }
-
-  /** Another session in place of `expiredId`, unless one already replaced it; concurrent callers share one attempt. */
-  renew(expiredId: string): Promise<void> {
-    if (this.#stopped) return Promise.reject(new Error("the connection is closed"));
-    if (this.#id !== expiredId) return Promise.resolve();
-    this.#renewing ??= (async () => {
-      try {
-        this.#use(await this.#opts.start(expiredId));
-      } finally {
-        this.#renewing = undefined;
-      }
-    })();
-    return this.#renewing;
-  }
-
-  /** Ends the heartbeats; the remote lets the session lapse. */
-  stop(): void {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #use(started: { id: string; heartbeatWindowMs: number }): void {
-    if (this.#stopped) return;
-    const intervalMs = started.heartbeatWindowMs / 5;
-    if (!(intervalMs > 0)) {
-      // As rdk: a remote that cannot say how often to beat gets no session.
-      this.#opts.logger.info({ heartbeat_window_ms: started.heartbeatWindowMs }, "the remote gave an invalid session heartbeat window; going without a session");
-      this.#id = undefined;
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-      return;
-    }
-    if (started.id !== this.#id) this.#opts.logger.debug({ session_id: started.id, heartbeat_window_ms: started.heartbeatWindowMs }, "session with the remote started");
-    this.#id = started.id;
-    if (intervalMs === this.#intervalMs && this.#timer) return;
-    clearInterval(this.#timer);
-    this.#intervalMs = intervalMs;
-    this.#timer = setInterval(() => void this.#beat(), intervalMs).unref();
-  }
-
-  async #beat(): Promise<void> {
-    const id = this.#id;
-    if (this.#beating || this.#renewing || this.#stopped || id === undefined) return;
-    this.#beating = true;
-    const { logger } = this.#opts;
-    try {
-      await this.#opts.heartbeat(id);
-      this.#lastWarning = undefined;
-    } catch (err) {
-      if (this.#stopped) return;
-      const ce = ConnectError.from(err);
-      if (isSessionExpired({ code: ce.code, message: ce.rawMessage })) {
-        logger.warn({ session_id: id }, "the remote's session for this host lapsed (it stopped what this host drove); starting another");
-        await this.renew(id).catch((e: unknown) => logger.debug({ reason: reasonText(e) }, "starting another session failed; trying again at the next heartbeat"));
-      } else if (ce.code === ConnectCode.Unavailable || ce.code === ConnectCode.DeadlineExceeded || ce.code === ConnectCode.Canceled) {
-        logger.debug({ session_id: id, reason: reasonText(ce) }, "session heartbeat failed; the connection check decides whether the remote is gone");
-      } else if (reasonText(ce) !== this.#lastWarning) {
-        this.#lastWarning = reasonText(ce);
-        logger.warn({ session_id: id, reason: this.#lastWarning }, "session heartbeat failed");
-      }
-    } finally {
-      this.#beating = false;
-    }
-  }
-}
-
-function reasonText(err: unknown): string {
-  const ce = ConnectError.from(err);
-  return `${codeText(ce.code)}: ${ce.rawMessage}`;
-}
-
-function codeText(code: number): string {
-  return codeName(code);
 }
 
 function statusOf(err: unknown): { status: Status; metadata: Metadata } {

@@ -11,7 +11,8 @@
 // Viam's SDKs do: a SendSessionHeartbeat every heartbeat_window/5 and `viam-sid` on every call it
 // carries. When this host dies or is cut off, the heartbeats stop and the part stops what this host
 // drove there, even on a link that never closes (a UART) or a TCP connection left half-open. A part
-// that answers StartSession with UNIMPLEMENTED (older firmware) is used without a session.
+// that answers StartSession with UNIMPLEMENTED (older firmware) is used without a session. The
+// session itself is remote-session.ts, shared with gRPC remotes.
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "pino";
 import { ChannelClient, ChannelError, Code, type Metadata } from "../../proto/channel/index.js";
@@ -20,7 +21,7 @@ import { AuthService } from "../../proto/gen/proto/rpc/v1/auth_pb.js";
 import { RobotService } from "../../proto/gen/robot/v1/robot_pb.js";
 import type { RemoteConfig } from "../config/schema.js";
 import type { ResourceName } from "../resource/name.js";
-import { SESSION_EXPIRED_MESSAGE, SESSION_ID_METADATA_KEY } from "../session/context.js";
+import { SESSION_ID_METADATA_KEY } from "../session/context.js";
 import {
   Listeners,
   reasonOf,
@@ -31,6 +32,7 @@ import {
   type RemoteRpcSubtype,
 } from "./connection.js";
 import type { FrameLink, LinkOpener } from "./links.js";
+import { RemoteSession } from "./remote-session.js";
 import { failedCall, linkSignal, resourceNamesFrom, rpcSubtypesFrom, unaryTyped } from "./typed.js";
 
 /** The firmware's MICRO_MAX_PACKET_BYTES (firmware/rpc/connection.ts). */
@@ -47,18 +49,6 @@ export interface MicroConnectionOptions {
   maxPacketBytes?: number;
 }
 
-/** Calls that carry no `viam-sid`: they come before the session or manage it. */
-const sessionExemptMethods = new Set([
-  "/proto.rpc.v1.AuthService/Authenticate",
-  "/viam.robot.v1.RobotService/StartSession",
-  "/viam.robot.v1.RobotService/SendSessionHeartbeat",
-]);
-
-/** rdk's `session.StatusNoSession`: the part does not know (or no longer has) the session named. */
-function isSessionExpired(err: unknown): boolean {
-  return err instanceof ChannelError && err.code === Code.INVALID_ARGUMENT && err.message === SESSION_EXPIRED_MESSAGE;
-}
-
 const setTimer = (ms: number, fn: () => void) => {
   const t = setTimeout(fn, ms);
   return () => clearTimeout(t);
@@ -72,14 +62,22 @@ export class MicroConnection implements RemoteConnection {
   #link: FrameLink | undefined;
   #connected = false;
   #over = false;
-  /** The session with the part; undefined without one (a part without sessions, or closed). */
-  #sessionId: string | undefined;
-  #heartbeatTimer: NodeJS.Timeout | undefined;
-  #heartbeatIntervalMs = 0;
-  #beating = false;
+  /** The session with the part; its id is undefined without one (a part without sessions, or closed). */
+  readonly #session: RemoteSession;
 
   constructor(opts: MicroConnectionOptions) {
     this.#opts = opts;
+    this.#session = new RemoteSession({
+      start: async (resume, signal) => {
+        const res = await unaryTyped(this.#unary, RobotService.method.startSession, { resume }, { signal, timeoutMs: opts.callTimeoutMs });
+        return { id: res.id, heartbeatWindowMs: res.heartbeatWindow ? durationMs(res.heartbeatWindow) : 0 };
+      },
+      heartbeat: async (id) => {
+        await unaryTyped(this.#unary, RobotService.method.sendSessionHeartbeat, { id }, { timeoutMs: opts.callTimeoutMs });
+      },
+      statusOf: (err) => (err instanceof ChannelError ? { code: err.code, message: err.message } : { code: Code.UNKNOWN, message: reasonOf(err) }),
+      logger: opts.logger,
+    });
   }
 
   get connected(): boolean {
@@ -113,7 +111,7 @@ export class MicroConnection implements RemoteConnection {
           unaryTyped(this.#unary, AuthService.method.authenticate, { entity: auth.entity ?? "", credentials: { ...auth.credentials! } }, opts),
         );
       }
-      await this.#step("start a session", signal, (opts) => this.#startSession("", opts));
+      await this.#step("start a session", signal, (opts) => this.#session.start(opts.signal ?? signal));
       await this.#step("list resources", signal, (opts) => this.resourceNames(opts.signal));
       if (this.#over) throw new Error("link lost while connecting");
       this.#connected = true;
@@ -148,74 +146,10 @@ export class MicroConnection implements RemoteConnection {
 
   call(method: string, request: Uint8Array | AsyncIterable<Uint8Array>, options: RemoteCallOptions = {}): RemoteCall {
     if (!this.#connected) return failedCall(Code.UNAVAILABLE, this.#lostReason ?? "not connected to the part");
-    const sessionId = this.#sessionId;
-    if (sessionId === undefined || sessionExemptMethods.has(method)) return this.#call(method, request, options);
+    const sessionId = this.#session.idFor(method);
+    if (sessionId === undefined) return this.#call(method, request, options);
     // Ours, never a caller's: the part knows this host's session, not the sessions of the host's clients.
     return this.#call(method, request, { ...options, metadata: { ...options.metadata, [SESSION_ID_METADATA_KEY]: [sessionId] } });
-  }
-
-  /**
-   * StartSession (resuming `resume` if the part still has it) and heartbeats at the window the part
-   * gives. A part without sessions (UNIMPLEMENTED) or with no usable window leaves the connection
-   * without one; any other refusal is thrown.
-   */
-  async #startSession(resume: string, opts: RemoteCallOptions): Promise<void> {
-    const { logger } = this.#opts;
-    let res;
-    try {
-      res = await unaryTyped(this.#unary, RobotService.method.startSession, { resume }, opts);
-    } catch (err) {
-      if (!(err instanceof ChannelError) || err.code !== Code.UNIMPLEMENTED) throw err;
-      logger.info("the part has no sessions: what this host drives there will not stop if this host goes away");
-      return;
-    }
-    if (this.#over) return;
-    const windowMs = res.heartbeatWindow ? durationMs(res.heartbeatWindow) : 0;
-    if (!(windowMs > 0)) {
-      logger.info({ heartbeat_window_ms: windowMs }, "the part gave an invalid session heartbeat window; going without a session");
-      this.#sessionId = undefined;
-      this.#stopHeartbeats();
-      return;
-    }
-    if (res.id !== this.#sessionId) logger.debug({ session_id: res.id, heartbeat_window_ms: windowMs }, "session with the part started");
-    this.#sessionId = res.id;
-    // As Viam's SDKs: five beats per window, so a late one or two do not lose the session.
-    const intervalMs = windowMs / 5;
-    if (this.#heartbeatTimer !== undefined && intervalMs === this.#heartbeatIntervalMs) return;
-    this.#stopHeartbeats();
-    this.#heartbeatIntervalMs = intervalMs;
-    // Cleared when the connection ends; unref so a connection nobody closed cannot hold the process open.
-    this.#heartbeatTimer = setInterval(() => void this.#beat(), intervalMs).unref();
-  }
-
-  /** One heartbeat; SESSION_EXPIRED (the part stopped what this host drove) starts another session. */
-  async #beat(): Promise<void> {
-    const id = this.#sessionId;
-    if (this.#beating || this.#over || id === undefined) return;
-    this.#beating = true;
-    const { logger, callTimeoutMs } = this.#opts;
-    try {
-      await unaryTyped(this.#unary, RobotService.method.sendSessionHeartbeat, { id }, { timeoutMs: callTimeoutMs });
-    } catch (err) {
-      if (this.#over) return;
-      if (isSessionExpired(err)) {
-        logger.warn({ session_id: id }, "the part's session for this host lapsed (it stopped what this host drove there); starting another");
-        await this.#startSession(id, { timeoutMs: callTimeoutMs }).catch((e: unknown) =>
-          logger.debug({ reason: reasonOf(e) }, "starting another session failed; trying again at the next heartbeat"),
-        );
-      } else {
-        // A lost link ends the connection by itself; until then a heartbeat that gets through keeps the session.
-        logger.debug({ session_id: id, reason: reasonOf(err) }, "session heartbeat failed");
-      }
-    } finally {
-      this.#beating = false;
-    }
-  }
-
-  #stopHeartbeats(): void {
-    clearInterval(this.#heartbeatTimer);
-    this.#heartbeatTimer = undefined;
-    this.#heartbeatIntervalMs = 0;
   }
 
   #call(method: string, request: Uint8Array | AsyncIterable<Uint8Array>, options: RemoteCallOptions = {}): RemoteCall {
@@ -256,8 +190,7 @@ export class MicroConnection implements RemoteConnection {
     this.#over = true;
     this.#connected = false;
     this.#lostReason ??= reason;
-    this.#sessionId = undefined;
-    this.#stopHeartbeats();
+    this.#session.stop();
     this.#client?.close(reason);
     this.#link?.close();
   }
