@@ -6,7 +6,6 @@
 // engines ends only the offending connection (or frame, on the UART) and the firmware carries on.
 // `sprocket micro-sim` runs once per engine as a child process with examples/micro.json.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -36,10 +35,10 @@ import { network } from "../../tools/sim/network.js";
 import { uart } from "../../tools/sim/uart.js";
 import { World } from "../../tools/sim/world.js";
 import { startFirmware } from "../../tools/sim/xs/runner.js";
+import { spawnMicroSim } from "../support/micro-sim-process.js";
 import { ENGINES, MicroClient, PART_ID, PART_KEY, PINS, TICKS_PER_ROTATION, standardConfig, startMicro, type MicroSim } from "./harness.js";
 
 const UART = { port: 2, receive: 16, transmit: 17, baud: 115200 };
-const CLI = fileURLToPath(new URL("../../host/cli.js", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const EXAMPLE = join(ROOT, "examples/micro.json");
 
@@ -495,23 +494,6 @@ for (const engine of ENGINES) {
       world.dispose();
     }
   });
-}
-
-/** Spawns `sprocket micro-sim` and waits for its banner. */
-async function spawnMicroSim(args: string[]): Promise<{ child: ChildProcess; port: number; serial: string; output: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [CLI, "micro-sim", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.setEncoding("utf8").on("data", (t: string) => (stdout += t));
-  child.stderr?.setEncoding("utf8").on("data", (t: string) => (stderr += t));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const output = () => `stdout:\n${stdout}\nstderr:\n${stderr}`;
-  await eventually(() => /^Ctrl-C stops\.$/m.test(stdout) || child.exitCode !== null, 60_000, "the micro-sim banner");
-  if (child.exitCode !== null) assert.fail(`micro-sim exited with ${child.exitCode}\n${output()}`);
-  const port = Number(/^listening on tcp:\/\/127\.0\.0\.1:(\d+)$/m.exec(stdout)?.[1]);
-  const serial = /^serial on (.+)$/m.exec(stdout)?.[1] ?? "";
-  assert.ok(port > 0 && serial !== "", output());
-  return { child, port, serial, output, exited };
 }
 
 for (const engine of ENGINES) {
