@@ -93,7 +93,11 @@ const arbString: fc.Arbitrary<string> = fc.oneof(
 );
 
 // Map and Struct keys, with the awkward ones: empty, integer-like (JS orders those first), "__proto__".
-const arbKey: fc.Arbitrary<string> = fc.oneof(arbString, fc.constantFrom("", "__proto__", "0", "7", "10", "constructor"));
+// Keys are well-formed UTF-16: two keys with different lone surrogates both reach the wire as U+FFFD,
+// so they are one key to any reader and a map with both cannot round-trip (values keep them).
+const utf8 = { encoder: new TextEncoder(), decoder: new TextDecoder() };
+const wellFormed = (s: string) => utf8.decoder.decode(utf8.encoder.encode(s)) === s;
+const arbKey: fc.Arbitrary<string> = fc.oneof(arbString.filter(wellFormed), fc.constantFrom("", "__proto__", "0", "7", "10", "constructor"));
 
 function toObject(pairs: [string, unknown][]): Obj {
   const o: Obj = {};
