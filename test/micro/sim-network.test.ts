@@ -114,6 +114,26 @@ test("TCP write: more than the free send buffer throws \"would block\"; read(n) 
   }
 });
 
+test("TCP to a host name: looked up in the world's own name table, never by a real lookup", async () => {
+  const w = fresh();
+  try {
+    let accepted = 0;
+    const listener = new Listener({ port: 9997, onReadable: () => {
+      listener.read();
+      accepted++;
+    } });
+    const port = await network(w).listening(9997);
+    network(w).hosts.set("part-host.lan", "127.0.0.1");
+    const named = new TCP({ host: "part-host.lan", port });
+    await until(() => accepted === 1, 2000, "the named connection accepted");
+    assert.throws(() => new TCP({ host: "nobody.example", port }), /cannot resolve nobody\.example/);
+    named.close();
+    listener.close();
+  } finally {
+    w.dispose();
+  }
+});
+
 test("with Moddable's default budget of 4 sockets, a listener takes one and the fourth client is reset", async () => {
   const w = fresh();
   network(w).maxSockets = MODDABLE_DEFAULT_MAX_SOCKETS;

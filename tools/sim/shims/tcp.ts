@@ -12,7 +12,7 @@
 //   empty; receiving stops (the Node socket is paused) while more than TCP_WND bytes wait unread;
 // - `new TCP({from})` adopts a socket that a Listener's read() returned; the old object is closed.
 // Every open socket takes one unit of the simulated lwIP's budget (../network.ts).
-import { Socket, connect } from "node:net";
+import { Socket, connect, isIP } from "node:net";
 import { network, type SimNetwork } from "../network.js";
 import { world, type World } from "../world.js";
 import { bytesOf, closedError } from "./common.js";
@@ -212,8 +212,12 @@ export default class TCP {
 
     const w = world();
     const net = network(w);
-    const address = options.address ?? options.host;
-    if (typeof address !== "string") throw new Error("invalid address");
+    const given = options.address ?? options.host;
+    if (typeof given !== "string") throw new Error("invalid address");
+    // A name is looked up in the world's own table, never by a real lookup: the simulated part
+    // reaches only what the test put on its network.
+    const address = isIP(given) !== 0 ? given : net.resolve(given);
+    if (address === undefined) throw new Error("invalid address: cannot resolve " + given);
     const port = Math.trunc(Number(options.port));
     if (!(port >= 0 && port <= 65535)) throw new RangeError("invalid port");
     if (!net.takeSocket()) throw new RangeError("no socket");
