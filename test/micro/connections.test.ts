@@ -4,13 +4,13 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, before, test } from "node:test";
-import { ChannelError, Code } from "../../proto/channel/frames.js";
+import { Code } from "../../proto/channel/frames.js";
 import { SensorService } from "../../proto/gen/component/sensor/v1/sensor_pb.js";
 import { RobotService } from "../../proto/gen/robot/v1/robot_pb.js";
 import { AuthService } from "../../proto/gen/proto/rpc/v1/auth_pb.js";
 import { network } from "../../tools/sim/network.js";
 import { setWorld } from "../../tools/sim/world.js";
-import { MicroClient, PART_ID, PART_KEY, connectAuthenticated, startMicro, until, type MicroSim } from "./harness.js";
+import { MicroClient, PART_ID, PART_KEY, connectAuthenticated, startMicro, until, type MicroSim, outcome as code } from "./harness.js";
 
 let sim: MicroSim;
 
@@ -21,16 +21,6 @@ before(async () => {
 after(async () => {
   await sim?.stop();
 });
-
-async function code(promise: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ChannelError, String(error));
-    return { code: error.code, message: error.message };
-  }
-  return { code: Code.OK, message: "" };
-}
 
 async function rawSocket(): Promise<Socket> {
   const s = connect({ host: "127.0.0.1", port: sim.port, noDelay: true });

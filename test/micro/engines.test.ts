@@ -36,7 +36,7 @@ import { uart } from "../../tools/sim/uart.js";
 import { World } from "../../tools/sim/world.js";
 import { startFirmware } from "../../tools/sim/xs/runner.js";
 import { spawnMicroSim } from "../support/micro-sim-process.js";
-import { ENGINES, MicroClient, PART_ID, PART_KEY, PINS, TICKS_PER_ROTATION, standardConfig, startMicro, type MicroSim } from "./harness.js";
+import { ENGINES, MicroClient, PART_ID, PART_KEY, PINS, TICKS_PER_ROTATION, standardConfig, startMicro, type MicroSim, outcome } from "./harness.js";
 
 const UART = { port: 2, receive: 16, transmit: 17, baud: 115200 };
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -65,16 +65,6 @@ async function rejects(promise: Promise<unknown>, code: number, message?: RegExp
     return;
   }
   assert.fail("expected the call to fail with code " + code);
-}
-
-async function outcome(promise: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ChannelError, String(error));
-    return { code: error.code, message: error.message };
-  }
-  return { code: Code.OK, message: "" };
 }
 
 async function rawSocket(port: number): Promise<Socket> {

@@ -10,7 +10,7 @@
 import "../../tools/sim/register.js";
 import { Socket, connect } from "node:net";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
-import { ChannelClient, type Metadata } from "../../proto/channel/index.js";
+import { ChannelClient, ChannelError, Code, type Metadata } from "../../proto/channel/index.js";
 import { CobsDecoder, encodeCobsFrame } from "../../proto/channel/cobs.js";
 import { LengthPrefixDecoder, encodeLengthPrefixed } from "../../proto/channel/length-prefix.js";
 import { protobufFrameCodec } from "../../proto/channel/protobuf-codec.js";
@@ -399,4 +399,15 @@ export async function until(check: () => boolean, timeoutMs = 3000, what = "cond
     if (Date.now() > deadline) throw new Error("timed out waiting for " + what);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** How a call ended: its status code and message (OK and "" when it succeeded). */
+export async function outcome(promise: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (!(error instanceof ChannelError)) throw error;
+    return { code: error.code, message: error.message };
+  }
+  return { code: Code.OK, message: "" };
 }

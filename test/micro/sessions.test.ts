@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
 import { durationMs } from "@bufbuild/protobuf/wkt";
-import { ChannelError, Code } from "../../proto/channel/frames.js";
+import { Code } from "../../proto/channel/frames.js";
 import { MotorService } from "../../proto/gen/component/motor/v1/motor_pb.js";
 import { RobotService } from "../../proto/gen/robot/v1/robot_pb.js";
 import { ConfigService } from "../../proto/gen/sprocket/micro/v1/config_pb.js";
@@ -17,22 +17,12 @@ import { parseConfig } from "../../firmware/config/schema.js";
 import { ConfigError } from "../../firmware/config/attributes.js";
 import { serveUartOnPty } from "../../tools/cli/micro-sim.js";
 import { haveSocat } from "../../tools/sim/esp32/pty.js";
-import { ENGINES, MicroClient, PINS, standardConfig, startMicro, until, type MicroSim } from "./harness.js";
+import { ENGINES, MicroClient, PINS, standardConfig, startMicro, until, type MicroSim, outcome } from "./harness.js";
 
 const UART = { port: 2, receive: 16, transmit: 17, baud: 115200 };
 const socat = await haveSocat();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function outcome(promise: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ChannelError, String(error));
-    return { code: error.code, message: error.message };
-  }
-  return { code: Code.OK, message: "" };
-}
 
 const EXPIRED = { code: Code.INVALID_ARGUMENT, message: "SESSION_EXPIRED" };
 

@@ -4,20 +4,16 @@
 // motor it drove keeps running; once the host closes, the part stops the motor within its window
 // though its UART connection stays open. The deadlines here only bound a hang.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MotorClient, RobotClient } from "@viamrobotics/sdk";
 import type { Host } from "../../host/host.js";
-import { serveUartOnPty } from "../../tools/cli/micro-sim.js";
 import { haveSocat } from "../../tools/sim/esp32/pty.js";
 import { PINS, standardConfig, startMicro, type MicroSim } from "../micro/harness.js";
 import { disconnectSdk, tameSdk } from "../sdk/harness.js";
 import { startTestHost } from "../support/host.js";
-import { dialHost, eventually, microRemote, stateOf } from "./support.js";
+import { dialHost, eventually, microRemote, PART_UART, partPty, stateOf } from "./support.js";
 
-const UART = { port: 2, receive: 16, transmit: 17, baud: 115200 };
+const UART = PART_UART;
 /** The part's session heartbeat window (its config's network.sessions.heartbeat_window). */
 const WINDOW_MS = 1000;
 
@@ -25,8 +21,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("a host driving a micro part over a serial line goes away", { skip: !(await haveSocat()) && "socat is not installed" }, () => {
   let sim: MicroSim;
-  let pty: { readonly path: string; close(): Promise<void> };
-  let dir: string;
+  let pty: Awaited<ReturnType<typeof partPty>>;
   let host: Host | undefined;
   let client: RobotClient | undefined;
   let untame: () => void;
@@ -36,9 +31,8 @@ describe("a host driving a micro part over a serial line goes away", { skip: !(a
   before(async () => {
     untame = tameSdk();
     sim = await startMicro({ config: { ...standardConfig(), rpc_uart: UART, network: { sessions: { heartbeat_window: `${WINDOW_MS}ms` } } } });
-    dir = await mkdtemp(join(tmpdir(), "sprocket-serial-safety-"));
-    pty = await serveUartOnPty(sim.world, join(dir, "ttyESP"), UART);
-    host = await startTestHost({ remotes: [microRemote("esp", `serial://${pty.path}?baud=${UART.baud}`, { connection_check_interval: "2s" })] });
+    pty = await partPty(sim.world);
+    host = await startTestHost({ remotes: [microRemote("esp", pty.address, { connection_check_interval: "2s" })] });
     await eventually("esp:m1 ready", () => stateOf(host!, "rdk:component:motor/esp:m1") === "ready", 20_000);
     client = await dialHost(host);
   });
@@ -48,7 +42,6 @@ describe("a host driving a micro part over a serial line goes away", { skip: !(a
     await host?.close();
     await pty?.close();
     await sim?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
     untame?.();
   });
 

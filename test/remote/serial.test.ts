@@ -4,21 +4,17 @@
 // frames to it; the official SDK, connected to the host, reads the part's sensor and drives its
 // motor through it.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MotorClient, RobotClient, SensorClient } from "@viamrobotics/sdk";
 import type { Host } from "../../host/host.js";
 import { DEFAULT_SERIAL_BAUD, parseSerialAddress } from "../../host/remote/serial.js";
-import { serveUartOnPty } from "../../tools/cli/micro-sim.js";
 import { haveSocat } from "../../tools/sim/esp32/pty.js";
 import { PINS, standardConfig, startMicro, type MicroSim } from "../micro/harness.js";
 import { disconnectSdk, tameSdk } from "../sdk/harness.js";
 import { startTestHost } from "../support/host.js";
-import { dialHost, eventually, microRemote, stateOf } from "./support.js";
+import { dialHost, eventually, microRemote, PART_UART, partPty, stateOf } from "./support.js";
 
-const UART = { port: 2, receive: 16, transmit: 17, baud: 115200 };
+const UART = PART_UART;
 
 describe("serial remote addresses", () => {
   it("parse serial:///dev/ttyX?baud=N, with the default baud rate and Windows-style names", () => {
@@ -32,8 +28,7 @@ describe("serial remote addresses", () => {
 
 describe("a micro part on a serial line (socat pty pair)", { skip: !(await haveSocat()) && "socat is not installed" }, () => {
   let sim: MicroSim;
-  let pty: { readonly path: string; close(): Promise<void> };
-  let dir: string;
+  let pty: Awaited<ReturnType<typeof partPty>>;
   let host: Host;
   let client: RobotClient;
   let untame: () => void;
@@ -41,11 +36,10 @@ describe("a micro part on a serial line (socat pty pair)", { skip: !(await haveS
   before(async () => {
     untame = tameSdk();
     sim = await startMicro({ config: { ...standardConfig(), rpc_uart: UART } });
-    dir = await mkdtemp(join(tmpdir(), "sprocket-serial-"));
-    pty = await serveUartOnPty(sim.world, join(dir, "ttyESP"), UART);
+    pty = await partPty(sim.world);
     host = await startTestHost({
       components: [{ name: "local", api: "rdk:component:sensor", model: "fake" }],
-      remotes: [microRemote("esp", `serial://${pty.path}?baud=${UART.baud}`, { connection_check_interval: "2s" })],
+      remotes: [microRemote("esp", pty.address, { connection_check_interval: "2s" })],
     });
     await eventually("esp:env ready", () => stateOf(host, "rdk:component:sensor/esp:env") === "ready", 20_000);
     client = await dialHost(host);
@@ -56,7 +50,6 @@ describe("a micro part on a serial line (socat pty pair)", { skip: !(await haveS
     await host?.close();
     await pty?.close();
     await sim?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
     untame?.();
   });
 

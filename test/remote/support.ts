@@ -1,14 +1,45 @@
-// Test support for remote parts: configs for a simulated micro part as a remote, SDK dialing, a TCP
+// Test support for remote parts: configs for a simulated micro part as a remote, its UART on a
+// pseudo-terminal, SDK dialing, a TCP
 // relay that keeps a micro part's address when it restarts on another port, a WebSocket bridge to
 // it, and reading machine status.
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, connect, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { WebSocketServer } from "ws";
 import { RobotClient } from "@viamrobotics/sdk";
 import type { Host } from "../../host/host.js";
 import type { ResourceEntry } from "../../host/machine/machine.js";
+import { serveUartOnPty } from "../../tools/cli/micro-sim.js";
+import type { World } from "../../tools/sim/world.js";
 import { PART_ID, PART_KEY } from "../micro/harness.js";
 import { localhostUrl, setViamGlobal, dialSdk, type SdkTransport } from "../sdk/harness.js";
+
+/** The UART a micro part serves RPC on in the serial tests (its config's `rpc_uart`). */
+export const PART_UART = { port: 2, receive: 16, transmit: 17, baud: 115200 } as const;
+
+/**
+ * The part's PART_UART on one end of a socat pseudo-terminal pair in a fresh temporary folder;
+ * `path` is the end a host opens, `address` its `serial://` remote address. close() removes both.
+ */
+export async function partPty(w: World): Promise<{ readonly path: string; readonly address: string; close(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "sprocket-serial-"));
+  try {
+    const pty = await serveUartOnPty(w, join(dir, "ttyESP"), PART_UART);
+    return {
+      path: pty.path,
+      address: `serial://${pty.path}?baud=${PART_UART.baud}`,
+      async close() {
+        await pty.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
 
 /** The SDK's default transport (gRPC-web over HTTP/1.1 through fetch). */
 export const grpcWeb: SdkTransport = {
